@@ -1,0 +1,102 @@
+"""Jobs, the inbox sensor and the schedules."""
+
+
+import hashlib
+import json
+from pathlib import Path
+
+from dagster import (
+    AssetKey,
+    AssetSelection,
+    DefaultScheduleStatus,
+    DefaultSensorStatus,
+    RunRequest,
+    ScheduleEvaluationContext,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    define_asset_job,
+    schedule,
+    sensor,
+)
+
+from curation_platform.assets.partitions import web_crawl_shards
+from curation_platform.readers import shard_format
+from curation_platform.resources import CurationResource
+from curation_platform.storage import safe_key
+
+ingest_job = define_asset_job(
+    "ingest_web_crawl", selection=AssetSelection.assets("web_crawl", "standardize", "label"), partitions_def=web_crawl_shards,
+    description="Parse, standardize and label one web-crawl shard.",
+)
+release_job = define_asset_job(
+    "build_release", selection=AssetSelection.assets("deduplicate", "construct"),
+    description="Deduplicate across all shards and build the per-language release.",
+)
+
+
+def file_digest(path: Path) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def scan_inbox(inbox: Path, cursor: dict[str, list]) -> tuple[list[tuple[str, Path, str]], list[str], dict[str, list]]:
+    """New or changed shard files since the cursor -> (key, path, digest); unsupported names; new cursor.
+
+    Only files whose size or mtime changed are hashed again, so a tick stays cheap."""
+    new, unsupported, state = [], [], dict(cursor)
+    if not inbox.is_dir():
+        return new, unsupported, state
+    for path in sorted(p for p in inbox.iterdir() if p.is_file() and not p.name.startswith(".")):
+        st = path.stat()
+        prev = cursor.get(path.name)
+        if prev and prev[0] == st.st_size and prev[1] == st.st_mtime_ns:
+            continue
+        if shard_format(path) is None:
+            unsupported.append(path.name)
+            state[path.name] = [st.st_size, st.st_mtime_ns, None]
+            continue
+        digest = file_digest(path)
+        state[path.name] = [st.st_size, st.st_mtime_ns, digest]
+        if prev and prev[2] == digest:
+            continue  # touched, not changed
+        new.append((safe_key(path.name), path, digest))
+    return new, unsupported, state
+
+
+@sensor(job=ingest_job, minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING)
+def web_crawl_inbox_sensor(context: SensorEvaluationContext, curation: CurationResource):
+    """Registers each new inbox file as a partition and requests its ingest run (run_key = content hash)."""
+    cursor = json.loads(context.cursor) if context.cursor else {}
+    new, unsupported, state = scan_inbox(curation.layout.inbox("web_crawl"), cursor)
+    if not new:
+        msg = f"no new shards; ignored unsupported files: {', '.join(unsupported)}" if unsupported else "no new shards"
+        context.update_cursor(json.dumps(state, sort_keys=True))
+        return SkipReason(msg)
+    known = set(context.instance.get_dynamic_partitions(web_crawl_shards.name))
+    add = sorted({key for key, _, _ in new} - known)
+    return SensorResult(
+        run_requests=[RunRequest(run_key=f"{key}:{digest}", partition_key=key, tags={"shard_file": path.name, "content_hash": digest}) for key, path, digest in new],
+        dynamic_partitions_requests=[web_crawl_shards.build_add_request(add)] if add else [],
+        cursor=json.dumps(state, sort_keys=True),
+    )
+
+
+@schedule(job=ingest_job, cron_schedule="0 * * * *", default_status=DefaultScheduleStatus.STOPPED)
+def hourly_ingest_schedule(context: ScheduleEvaluationContext):
+    """Hourly catch-up: ingest every registered shard whose label was never materialized."""
+    keys = context.instance.get_dynamic_partitions(web_crawl_shards.name)
+    done = context.instance.get_materialized_partitions(AssetKey("label"))
+    todo = [k for k in keys if k not in done]
+    if not todo:
+        return SkipReason("every registered shard is labelled")
+    return [RunRequest(run_key=f"catchup:{k}:{context.scheduled_execution_time.isoformat()}", partition_key=k) for k in todo]
+
+
+@schedule(job=release_job, cron_schedule="30 2 * * *", default_status=DefaultScheduleStatus.STOPPED)
+def nightly_release_schedule(context: ScheduleEvaluationContext):
+    """Nightly rebuild of the deduplicated per-language release."""
+    return RunRequest(run_key=f"release:{context.scheduled_execution_time.date().isoformat()}")

@@ -1,0 +1,36 @@
+"""The one Definitions object: assets, checks, jobs, sensors, schedules, resources."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dagster import Definitions, EnvVar  # noqa: F401  (EnvVar: how secrets will come in)
+from dagster_duckdb import DuckDBResource
+
+from curation_platform.assets.automation import hourly_ingest_schedule, ingest_job, nightly_release_schedule, release_job, web_crawl_inbox_sensor
+from curation_platform.assets.construct import construct
+from curation_platform.assets.deduplicate import deduplicate
+from curation_platform.assets.label import label
+from curation_platform.assets.standardize import standardize
+from curation_platform.assets.web_crawl import web_crawl
+from curation_platform.resources import CurationResource, LangIdResource, default_data_root
+
+import os
+
+
+def build_definitions(data_root: str | None = None, config_path: str | None = None, langid_model: str | None = None) -> Definitions:
+    root = data_root or default_data_root()
+    return Definitions(
+        assets=[web_crawl, standardize, label, deduplicate, construct],
+        jobs=[ingest_job, release_job],
+        sensors=[web_crawl_inbox_sensor],
+        schedules=[hourly_ingest_schedule, nightly_release_schedule],
+        resources={
+            "curation": CurationResource(data_root=root, config_path=config_path or os.environ.get("CURATION_CONFIG")),
+            "langid": LangIdResource(model_path=langid_model or os.environ.get("CURATION_LANGID_MODEL")),
+            "duckdb": DuckDBResource(database=str(Path(root) / "catalogue.duckdb")),
+        },
+    )
+
+
+defs = build_definitions()

@@ -1,0 +1,21 @@
+"""Metadata helpers shared by the assets: markdown tables and inline PNG charts."""
+
+from __future__ import annotations
+
+from dagster import MetadataValue
+
+from curation_platform import plots
+
+
+def language_table(per_language: dict[str, dict[str, int]]) -> MetadataValue:
+    rows = [{"lang": k, "in": v["in"], "kept": v["kept"], "retention": (v["kept"] / v["in"]) if v["in"] else 0.0} for k, v in sorted(per_language.items(), key=lambda kv: -kv[1]["in"])]
+    return MetadataValue.md(plots.markdown_table(rows, ["lang", "in", "kept", "retention"]))
+
+
+def counts_table(counts: dict[str, int], key: str, value: str = "docs") -> MetadataValue:
+    rows = [{key: k, value: v} for k, v in sorted(counts.items(), key=lambda kv: -kv[1])]
+    return MetadataValue.md(plots.markdown_table(rows, [key, value]))
+
+
+def chart(png: bytes, alt: str) -> MetadataValue:
+    return MetadataValue.md(plots.markdown_image(png, alt))

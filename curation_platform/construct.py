@@ -1,0 +1,142 @@
+"""Construct: per-language release shards, a manifest and a data card.
+
+A release is built in a fresh folder named by its content hash and published by
+swapping the `current` symlink, so readers see either the old or the new release,
+never a half-written one, and a rerun on the same input rebuilds the same folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import polars as pl
+import xxhash
+
+from curation_platform.settings import config_hash
+from curation_platform.storage import write_json, write_parquet, write_text
+from curation_platform.words import words
+
+RELEASE_COLUMNS = ["id", "text", "lang", "script", "lang_score", "corpus", "source", "locator", "license", "fetched_at", "synthetic", "dup_count"]
+
+
+def _split(ids: pl.Series, valid_fraction: float) -> pl.Series:
+    if valid_fraction <= 0:
+        return pl.Series("split", ["train"] * len(ids))
+    cut = int(valid_fraction * 10_000)
+    return pl.Series("split", ["validation" if xxhash.xxh64_intdigest(i.encode()) % 10_000 < cut else "train" for i in ids.to_list()])
+
+
+def final_frame(labelled: pl.LazyFrame, dedup: pl.LazyFrame) -> pl.LazyFrame:
+    """Every labelled row with its dedup decision and the final keep (policy AND dedup)."""
+    d = dedup.select("id", "cluster_id", "dup_count", pl.col("keep").alias("dedup_keep"))
+    return (
+        labelled.join(d, on="id", how="left")
+        .with_columns(
+            pl.col("dup_count").fill_null(1),
+            (pl.col("keep") & pl.col("dedup_keep").fill_null(True)).alias("final_keep"),
+            pl.when(pl.col("keep") & ~pl.col("dedup_keep").fill_null(True)).then(pl.lit("duplicate")).otherwise(pl.col("drop_reason")).alias("final_reason"),
+        )
+    )
+
+
+def language_summary(frame: pl.DataFrame) -> pl.DataFrame:
+    """Docs in, kept by policy, kept after dedup, retention, per language."""
+    return (
+        frame.group_by("lang")
+        .agg(
+            pl.len().alias("docs_in"),
+            pl.col("keep").sum().alias("kept_policy"),
+            pl.col("final_keep").sum().alias("kept_final"),
+            pl.col("text").filter(pl.col("final_keep")).str.len_chars().sum().alias("chars"),
+        )
+        .with_columns((pl.col("kept_final") / pl.col("docs_in")).round(4).alias("retention"))
+        .sort(["kept_final", "lang"], descending=[True, False])
+    )
+
+
+def build_release(frame: pl.DataFrame, release_root: str | Path, cfg: dict) -> dict:
+    """Write release_root/builds/<hash>/<lang>/<split>-NNNNN.parquet + manifest + card; point `current` at it."""
+    ccfg = cfg.get("construct", {})
+    release_root = Path(release_root)
+    kept = frame.filter(pl.col("final_keep")).sort("id")
+    min_docs = int(ccfg.get("min_docs_per_language", 1))
+    counts = kept.group_by("lang").len()
+    langs = sorted(counts.filter(pl.col("len") >= min_docs)["lang"].to_list())
+    content = xxhash.xxh64("\n".join(kept["id"].to_list()).encode())
+    content.update(config_hash(cfg).encode())
+    build_id = content.hexdigest()[:16]
+    build_dir = release_root / "builds" / build_id
+    staging = release_root / "builds" / f".{build_id}.staging"
+    if staging.exists():
+        shutil.rmtree(staging)
+    shard_rows = int(ccfg.get("shard_rows", 100_000))
+    files, per_lang = [], {}
+    for lang in langs:
+        part = kept.filter(pl.col("lang") == lang)
+        part = part.with_columns(_split(part["id"], float(ccfg.get("valid_fraction", 0.0))))
+        tokens = sum(len(words(t)) for t in part["text"].to_list())
+        per_lang[lang] = {"docs": part.height, "chars": int(part["text"].str.len_chars().sum()), "tokens": tokens}
+        for split in ("train", "validation"):
+            sp = part.filter(pl.col("split") == split).select([c for c in RELEASE_COLUMNS if c in part.columns])
+            n_shards = max(1, -(-sp.height // shard_rows)) if sp.height else 0
+            for s in range(n_shards):
+                chunk = sp.slice(s * shard_rows, shard_rows)
+                rel = f"{lang}/{split}-{s:05d}-of-{n_shards:05d}.parquet"
+                write_parquet(chunk, staging / rel)
+                files.append({"path": rel, "lang": lang, "split": split, "rows": chunk.height, "bytes": (staging / rel).stat().st_size})
+    summary = language_summary(frame)
+    reasons = (
+        frame.filter(~pl.col("final_keep")).group_by("lang", "final_reason").len().sort(["lang", "len"], descending=[False, True])
+    )
+    manifest = {
+        "build_id": build_id,
+        "config_hash": config_hash(cfg),
+        "docs_in": frame.height,
+        "docs_released": kept.height,
+        "languages": per_lang,
+        "files": files,
+        "drop_reasons": {f"{r['lang']}:{r['final_reason']}": r["len"] for r in reasons.iter_rows(named=True)},
+    }
+    write_json(manifest, staging / "manifest.json")
+    write_text(data_card(manifest, summary, reasons, kept), staging / "README.md")
+    if build_dir.exists():
+        shutil.rmtree(build_dir)
+    os.replace(staging, build_dir)
+    _swap_symlink(release_root / "current", Path("builds") / build_id)
+    manifest["path"] = str(build_dir)
+    return manifest
+
+
+def _swap_symlink(link: Path, target: Path) -> None:
+    tmp = link.with_name(f".{link.name}.tmp")
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    os.symlink(target, tmp)
+    os.replace(tmp, link)
+
+
+def data_card(manifest: dict, summary: pl.DataFrame, reasons: pl.DataFrame, kept: pl.DataFrame) -> str:
+    """A Hugging Face style dataset card: YAML configs per language, then the numbers."""
+    langs = sorted(manifest["languages"])
+    lines = ["---", "configs:"]
+    for lang in langs:
+        lines += [f"- config_name: {lang}", "  data_files:"]
+        for split in ("train", "validation"):
+            if any(f["lang"] == lang and f["split"] == split for f in manifest["files"]):
+                lines += [f"  - split: {split}", f"    path: {lang}/{split}-*.parquet"]
+    licenses = sorted({str(x) for x in kept["license"].to_list()}) if kept.height else []
+    lines += ["---", "", f"# Curated corpus release `{manifest['build_id']}`", "",
+              f"{manifest['docs_released']} documents released out of {manifest['docs_in']} parsed "
+              f"(config `{manifest['config_hash']}`). Built by curation_platform: parse -> standardize -> "
+              "label (fastText language id, Gopher/C4/FineWeb heuristics) -> policy -> exact + MinHash dedup -> construct.",
+              "", "## Languages", "", "| language | docs in | kept by policy | released | retention | characters | tokens |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for r in summary.iter_rows(named=True):
+        tok = manifest["languages"].get(r["lang"], {}).get("tokens", 0)
+        lines.append(f"| {r['lang']} | {r['docs_in']} | {r['kept_policy']} | {r['kept_final']} | {r['retention']:.1%} | {r['chars'] or 0} | {tok} |")
+    lines += ["", "Tokens are word tokens (characters in scripts written without spaces).", "", "## Why documents were dropped", "", "| language | reason | docs |", "|---|---|---:|"]
+    for r in reasons.iter_rows(named=True):
+        lines.append(f"| {r['lang']} | {r['final_reason']} | {r['len']} |")
+    lines += ["", "## Licences of released documents", "", ", ".join(licenses) or "none recorded", "",
+              "Documents keep their source, locator (URL) and fetch time; check each source's terms before redistribution.", ""]
+    return "\n".join(lines)

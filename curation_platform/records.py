@@ -1,0 +1,87 @@
+"""The document contract shared by every corpus: column names, types and stable ids."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import polars as pl
+
+# Columns set by parse (every corpus).
+PARSED_SCHEMA: dict[str, pl.DataType] = {
+    "id": pl.String,
+    "corpus": pl.String,
+    "source": pl.String,
+    "locator": pl.String,
+    "text": pl.String,
+    "license": pl.String,
+    "consent": pl.String,
+    "fetched_at": pl.String,
+    "encoding": pl.String,
+    "lang_hint": pl.String,
+    "synthetic": pl.Boolean,
+    "generator": pl.String,
+    "prompt_hash": pl.String,
+}
+
+STANDARDIZED_COLUMNS = [*PARSED_SCHEMA, "std_changes"]
+LABEL_COLUMNS = ["lang", "lang_score", "script", "signals"]
+POLICY_COLUMNS = ["keep", "drop_reason"]
+DEDUP_COLUMNS = ["id", "cluster_id", "dup_count", "keep"]
+
+
+def doc_id(source: str, locator: str) -> str:
+    """Stable id from (source, locator): the same input gets the same id on every rerun."""
+    return hashlib.blake2b(f"{source}\x1f{locator}".encode(), digest_size=12).hexdigest()
+
+
+@dataclass
+class Document:
+    source: str
+    locator: str
+    text: str
+    corpus: str = "web_crawl"
+    license: str | None = None
+    consent: str | None = None
+    fetched_at: str | None = None
+    encoding: str | None = None
+    lang_hint: str | None = None
+    synthetic: bool = False
+    generator: str | None = None
+    prompt_hash: str | None = None
+    id: str = field(default="")
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            self.id = doc_id(self.source, self.locator)
+
+    def row(self) -> dict:
+        return {k: getattr(self, k) for k in PARSED_SCHEMA}
+
+
+@dataclass(frozen=True)
+class ParseIssue:
+    """A record that could not be read: which file, which record, and why."""
+
+    file: str
+    record: str
+    error: str
+
+    def __str__(self) -> str:
+        return f"{self.file} [{self.record}]: {self.error}"
+
+
+def documents_frame(docs: list[Document]) -> pl.DataFrame:
+    return pl.DataFrame([d.row() for d in docs], schema=PARSED_SCHEMA, orient="row")
+
+
+def issues_frame(issues: list[ParseIssue]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {"file": [i.file for i in issues], "record": [i.record for i in issues], "error": [i.error for i in issues]},
+        schema={"file": pl.String, "record": pl.String, "error": pl.String},
+    )
+
+
+def now_iso() -> str:
+    return datetime.now().astimezone().isoformat(timespec="seconds")

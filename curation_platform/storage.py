@@ -1,0 +1,92 @@
+"""Atomic file writes and the data-root layout, so a killed step never leaves a
+half-written file where a reader (or a rerun) would take it for a finished one."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import polars as pl
+
+DATA_ROOT_ENV = "CURATION_DATA_ROOT"
+
+
+@contextmanager
+def atomic_path(final: str | Path) -> Iterator[Path]:
+    """Yield a temp path beside `final`; rename it over `final` only if the block succeeds."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, final)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_parquet(df: pl.DataFrame, path: str | Path) -> Path:
+    with atomic_path(path) as tmp:
+        df.write_parquet(tmp, compression="zstd", statistics=True)
+    return Path(path)
+
+
+def write_text(text: str, path: str | Path) -> Path:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def write_json(obj: object, path: str | Path) -> Path:
+    return write_text(json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n", path)
+
+
+def safe_key(name: str) -> str:
+    """A partition key / file stem that is safe in paths and Dagster partition names."""
+    key = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")
+    return key or "shard"
+
+
+class Layout:
+    """Where every stage reads and writes under one data root."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root).resolve()
+
+    @classmethod
+    def from_env(cls, default: str | Path = "data") -> "Layout":
+        return cls(os.environ.get(DATA_ROOT_ENV, default))
+
+    def inbox(self, corpus: str = "web_crawl") -> Path:
+        return self.root / "inbox" / corpus
+
+    def stage_file(self, corpus: str, stage: str, shard: str) -> Path:
+        return self.root / "lake" / corpus / stage / f"{safe_key(shard)}.parquet"
+
+    def stage_dir(self, corpus: str, stage: str) -> Path:
+        return self.root / "lake" / corpus / stage
+
+    def dedup_file(self) -> Path:
+        return self.root / "lake" / "dedup" / "clusters.parquet"
+
+    def release_dir(self) -> Path:
+        return self.root / "release"
+
+    def quarantine(self, corpus: str) -> Path:
+        return self.root / "quarantine" / corpus
+
+    @property
+    def catalogue(self) -> Path:
+        return self.root / "catalogue.duckdb"
+
+    def ensure(self) -> "Layout":
+        for p in (self.inbox(), self.root / "lake", self.release_dir(), self.root / "dagster_home"):
+            p.mkdir(parents=True, exist_ok=True)
+        return self

@@ -1,0 +1,47 @@
+"""Resources: where data lives, which config applies, which LID model to load.
+
+Tests give these real local values (a temp data root, the bundled fastText model)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+from dagster import ConfigurableResource
+
+from curation_platform.label import identifier_from_config
+from curation_platform.langid import LanguageIdentifier
+from curation_platform.settings import load_config
+from curation_platform.storage import DATA_ROOT_ENV, Layout
+
+
+def default_data_root() -> str:
+    """$CURATION_DATA_ROOT, else ./data under the working directory."""
+    return os.environ.get(DATA_ROOT_ENV) or str(Path("data").resolve())
+
+
+class CurationResource(ConfigurableResource):
+    """The data root (inboxes, parquet lake, releases) and the declarative config file."""
+
+    data_root: str
+    config_path: Optional[str] = None
+
+    @property
+    def layout(self) -> Layout:
+        return Layout(self.data_root).ensure()
+
+    def config(self) -> dict:
+        return load_config(self.config_path)
+
+
+class LangIdResource(ConfigurableResource):
+    """A fastText LID model: the stock lid.176 unless `model_path` names another (GlotLID, OpenLID...)."""
+
+    model_path: Optional[str] = None
+
+    def identifier(self, cfg: dict) -> LanguageIdentifier:
+        lid = dict(cfg.get("langid", {}))
+        if self.model_path:
+            lid["model"] = self.model_path
+        return identifier_from_config({**cfg, "langid": lid})
