@@ -27,11 +27,11 @@ _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
 @dataclass(frozen=True)
 class MinHashConfig:
     ngram: int = 5
-    num_perm: int = 112
-    bands: int = 14
-    rows: int = 8
+    num_perm: int = 120
+    bands: int = 20
+    rows: int = 6
     seed: int = 1
-    threshold: float = 0.7
+    threshold: float = 0.6
     max_bucket_pairs: int = 64
 
     def __post_init__(self) -> None:

@@ -1,0 +1,65 @@
+"""Quality signals measure, the policy decides, with per-language thresholds."""
+
+from __future__ import annotations
+
+from curation_platform.policy import decide
+from curation_platform.quality import quality_signals
+from curation_platform.settings import language_policy, load_config
+from curation_platform.words import stop_words, words
+
+
+def _doc(lines: list[str], n: int = 8) -> str:
+    return "\n".join(" ".join(lines[i : i + 3]) for i in range(0, 3 * n, 3))
+
+
+def test_words_are_characters_in_unspaced_scripts():
+    assert words("Saya makan nasi.") == ["saya", "makan", "nasi"]
+    assert words("ภาษาไทย") == ["ภ", "า", "ษ", "า", "ไ", "ท", "ย"]  # letters (sara aa is a letter)
+    assert words("ที่นี่") == ["ที่", "นี่"]  # combining vowel and tone marks stay on their base
+    assert words("東京は") == ["東", "京", "は"]
+    assert words("Kota Bangkok ภาษา") [:2] == ["kota", "bangkok"]
+
+
+def test_stop_lists_exist_for_required_languages():
+    for code in ("ind_Latn", "zsm_Latn", "jav_Latn", "sun_Latn", "tgl_Latn", "ceb_Latn", "vie_Latn", "eng_Latn"):
+        assert len(stop_words(code)) >= 30, code
+
+
+def test_real_text_passes_and_signals_are_sane(flores):
+    cfg = load_config()
+    for code in ("ind_Latn", "tgl_Latn", "vie_Latn", "eng_Latn", "jav_Latn", "sun_Latn", "ceb_Latn"):
+        text = _doc(flores(code))
+        sig = quality_signals(text, stop=stop_words(code))
+        assert 100 < sig["n_words"] < 1000
+        assert sig["stop_word_ratio"] > 0.15, (code, sig["stop_word_ratio"])
+        assert sig["lines_end_punct_ratio"] == 1.0
+        assert sig["dup_line_frac"] == 0.0
+        keep, reason = decide(code, 0.9, sig, cfg["policy"])
+        assert keep, (code, reason)
+    for code in ("tha_Thai", "khm_Khmr", "lao_Laoo", "mya_Mymr"):
+        text = _doc(flores(code))
+        sig = quality_signals(text)
+        assert sig["mean_word_length"] < 2.0  # character-based counting
+        keep, reason = decide(code, 0.9, sig, cfg["policy"])
+        assert keep, (code, reason)
+
+
+def test_policy_drops_with_the_first_failing_rule(flores):
+    cfg = load_config()["policy"]
+    good = _doc(flores("ind_Latn"))
+    assert decide("ind_Latn", 0.9, quality_signals("Beli sekarang!", stop=stop_words("ind_Latn")), cfg) == (False, "min_words")
+    spam = "murah murah diskon besar " * 60
+    assert decide("ind_Latn", 0.9, quality_signals(spam, stop=stop_words("ind_Latn")), cfg)[1] in {"min_lines_end_punct_ratio", "max_top_2gram_frac", "min_stop_words"}
+    repeated = "\n".join([good.split("\n")[0]] * 10)
+    assert decide("ind_Latn", 0.9, quality_signals(repeated, stop=stop_words("ind_Latn")), cfg) == (False, "max_dup_line_frac")
+    assert decide("ind_Latn", 0.3, quality_signals(good), cfg) == (False, "min_lang_score")
+    assert decide("und", 0.9, quality_signals(good), cfg) == (False, "lang_und")
+    assert decide("ind_Latn", 0.9, quality_signals(""), cfg) == (False, "empty_text")
+
+
+def test_per_language_and_per_script_overrides_resolve():
+    cfg = load_config(overrides={"policy": {"languages": {"sun_Latn": {"min_words": 10}}}})["policy"]
+    assert language_policy(cfg, "sun_Latn")["min_words"] == 10
+    assert language_policy(cfg, "sun_Latn")["min_lang_score"] == 0.25
+    assert language_policy(cfg, "tha_Thai")["min_lines_end_punct_ratio"] is None
+    assert language_policy(cfg, "eng_Latn")["min_words"] == 50

@@ -1,0 +1,61 @@
+"""The `curate` commands on plain files (the Interfaces table of DESIGN.md)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+
+CURATE = str(Path(sys.executable).parent / "curate")
+
+
+def run(args, stdin: str | None = None):
+    return subprocess.run([CURATE, *args], input=stdin, capture_output=True, text=True, timeout=300)
+
+
+def test_langid_reads_stdin_lines(flores):
+    lines = [flores("ind_Latn")[0], flores("tha_Thai")[0], flores("vie_Latn")[0], "!!! 123", ""]
+    out = run(["langid"], "\n".join(lines) + "\n")
+    assert out.returncode == 0, out.stderr
+    rows = [r.split("\t") for r in out.stdout.splitlines()]
+    assert len(rows) == 5
+    assert [r[0] for r in rows] == ["ind_Latn", "tha_Thai", "vie_Latn", "und", "und"]
+    assert 0.5 < float(rows[0][1]) <= 1.0
+
+
+def test_label_and_dedup_on_jsonl(tmp_path, flores):
+    lines = flores("tgl_Latn")
+    recs = [{"id": f"t{i}", "text": "\n".join(lines[i * 8 : i * 8 + 8])} for i in range(10)]
+    recs.append({"id": "dup", "text": recs[0]["text"]})
+    recs.append({"id": "short", "text": lines[200]})
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in recs) + "\n{broken\n", encoding="utf-8")
+
+    out = run(["label", str(src), str(tmp_path / "labelled.parquet")])
+    assert out.returncode == 0, out.stderr
+    assert f"{src}:13" in out.stderr  # the bad line is named
+    df = pl.read_parquet(tmp_path / "labelled.parquet")
+    assert df["id"].to_list() == [r["id"] for r in recs]
+    assert {"lang", "lang_score", "script", "signals", "keep", "drop_reason"} <= set(df.columns)
+    assert df.filter(pl.col("id") == "short")["drop_reason"][0] == "min_words"
+    assert df.filter(pl.col("id") != "short")["keep"].all()
+    assert set(df["lang"]) == {"tgl_Latn"}
+
+    out = run(["dedup", str(src), str(tmp_path / "dedup.parquet")])
+    assert out.returncode == 0, out.stderr
+    d = pl.read_parquet(tmp_path / "dedup.parquet")
+    assert d.columns[:4] == ["id", "cluster_id", "dup_count", "keep"]
+    pair = d.filter(pl.col("id").is_in(["t0", "dup"]))
+    assert pair["cluster_id"].n_unique() == 1 and pair["dup_count"].to_list() == [2, 2] and pair["keep"].sum() == 1
+    assert d["keep"].sum() == len(recs) - 1
+
+    strict = run(["dedup", "--strict", str(src), str(tmp_path / "x.parquet")])
+    assert strict.returncode != 0 and f"{src}:13" in strict.stderr
+
+
+def test_missing_input_is_a_clear_error(tmp_path):
+    out = run(["label", str(tmp_path / "nope.jsonl"), str(tmp_path / "o.parquet")])
+    assert out.returncode == 2 and "nope.jsonl" in out.stderr

@@ -1,0 +1,39 @@
+"""A non-editable install works: the wheel maps assets/ and resources/ under
+curation_platform (never as top-level modules) and carries the config and data files."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_wheel_layout_and_import_without_the_checkout(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(REPO)], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    wheel = next(tmp_path.glob("curation_platform-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    tops = {n.split("/")[0] for n in names if not n.endswith(".dist-info/") and ".dist-info" not in n.split("/")[0]}
+    assert tops == {"curation_platform"}
+    for needed in ("curation_platform/assets/definitions.py", "curation_platform/resources/curation.py",
+                   "curation_platform/config/defaults.yaml", "curation_platform/data/stopwords/ind_Latn.txt",
+                   "curation_platform/data/demo/documents.json"):
+        assert needed in names
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    code = (
+        "import curation_platform, curation_platform.assets.definitions as d, importlib.util as u;"
+        "assert curation_platform.__file__.startswith(%r), curation_platform.__file__;"
+        "assert u.find_spec('assets') is None and u.find_spec('resources') is None;"
+        "from curation_platform.settings import load_config; from curation_platform.demo import load_documents;"
+        "assert load_config()['dedup']['num_perm'] > 0 and len(load_documents()) >= 40;"
+        "print(len(d.defs.resolve_asset_graph().get_all_asset_keys()))"
+    ) % str(site)
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    res = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "5"
