@@ -32,7 +32,7 @@ def test_real_text_passes_and_signals_are_sane(flores):
         sig = quality_signals(text, stop=stop_words(code))
         assert 100 < sig["n_words"] < 1000
         assert sig["stop_word_ratio"] > 0.15, (code, sig["stop_word_ratio"])
-        assert sig["lines_end_punct_ratio"] == 1.0
+        assert sig["lines_end_punct_ratio"] >= 0.85
         assert sig["dup_line_frac"] == 0.0
         keep, reason = decide(code, 0.9, sig, cfg["policy"])
         assert keep, (code, reason)
