@@ -39,7 +39,7 @@ def test_real_text_passes_and_signals_are_sane(flores):
     for code in ("tha_Thai", "khm_Khmr", "lao_Laoo", "mya_Mymr"):
         text = _doc(flores(code))
         sig = quality_signals(text)
-        assert sig["mean_word_length"] < 2.0  # character-based counting
+        assert sig["mean_word_length"] < 3.0  # character-based counting (Myanmar clusters carry marks)
         keep, reason = decide(code, 0.9, sig, cfg["policy"])
         assert keep, (code, reason)
 
