@@ -1,12 +1,12 @@
 """Jobs, the inbox sensor and the schedules."""
 
 
-import hashlib
 import json
 from pathlib import Path
 
 from dagster import (
     AssetKey,
+    AssetRecordsFilter,
     AssetSelection,
     DefaultScheduleStatus,
     DefaultSensorStatus,
@@ -23,7 +23,7 @@ from dagster import (
 from curation_platform.assets.partitions import web_crawl_shards
 from curation_platform.readers import shard_format
 from curation_platform.resources import CurationResource
-from curation_platform.storage import safe_key
+from curation_platform.storage import file_digest, safe_key
 
 ingest_job = define_asset_job(
     "ingest_web_crawl", selection=AssetSelection.assets("web_crawl", "standardize", "label"), partitions_def=web_crawl_shards,
@@ -33,14 +33,6 @@ release_job = define_asset_job(
     "build_release", selection=AssetSelection.assets("deduplicate", "construct"),
     description="Deduplicate across all shards and build the per-language release.",
 )
-
-
-def file_digest(path: Path) -> str:
-    h = hashlib.blake2b(digest_size=16)
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def scan_inbox(inbox: Path, cursor: dict[str, list]) -> tuple[list[tuple[str, Path, str]], list[str], dict[str, list]]:
@@ -67,6 +59,15 @@ def scan_inbox(inbox: Path, cursor: dict[str, list]) -> tuple[list[tuple[str, Pa
     return new, unsupported, state
 
 
+def _ingested_hash(context: SensorEvaluationContext, key: str) -> str | None:
+    """Content hash recorded by the last web_crawl materialization of a partition, if any."""
+    records = context.instance.fetch_materializations(AssetRecordsFilter(asset_key=AssetKey("web_crawl"), asset_partitions=[key]), limit=1).records
+    if not records:
+        return None
+    value = records[0].asset_materialization.metadata.get("content_hash")
+    return value.value if value is not None else None
+
+
 @sensor(job=ingest_job, minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING)
 def web_crawl_inbox_sensor(context: SensorEvaluationContext, curation: CurationResource):
     """Registers each new inbox file as a partition and requests its ingest run (run_key = content hash)."""
@@ -77,7 +78,11 @@ def web_crawl_inbox_sensor(context: SensorEvaluationContext, curation: CurationR
         context.update_cursor(json.dumps(state, sort_keys=True))
         return SkipReason(msg)
     known = set(context.instance.get_dynamic_partitions(web_crawl_shards.name))
+    new = [(k, p, d) for k, p, d in new if k not in known or _ingested_hash(context, k) != d]
     add = sorted({key for key, _, _ in new} - known)
+    if not new:
+        context.update_cursor(json.dumps(state, sort_keys=True))
+        return SkipReason("new files were already ingested with the same content")
     return SensorResult(
         run_requests=[RunRequest(run_key=f"{key}:{digest}", partition_key=key, tags={"shard_file": path.name, "content_hash": digest}) for key, path, digest in new],
         dynamic_partitions_requests=[web_crawl_shards.build_add_request(add)] if add else [],

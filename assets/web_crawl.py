@@ -7,7 +7,7 @@ from curation_platform.assets.metadata import counts_table
 from curation_platform.assets.partitions import web_crawl_shards
 from curation_platform.pipeline import parse_shard
 from curation_platform.resources import CurationResource
-from curation_platform.storage import safe_key
+from curation_platform.storage import file_digest, safe_key
 
 
 def shard_path(curation: CurationResource, partition_key: str):
@@ -29,6 +29,7 @@ def web_crawl(context: AssetExecutionContext, curation: CurationResource) -> Mat
     context.log.info(f"{src.name}: {stats['docs']} documents, {stats['issues']} records skipped")
     return MaterializeResult(metadata={
         "source_file": str(src),
+        "content_hash": file_digest(src),
         "path": str(out),
         "documents": stats["docs"],
         "skipped_records": stats["issues"],

@@ -3,6 +3,7 @@ half-written file where a reader (or a rerun) would take it for a finished one."
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -46,6 +47,15 @@ def write_text(text: str, path: str | Path) -> Path:
 
 def write_json(obj: object, path: str | Path) -> Path:
     return write_text(json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n", path)
+
+
+def file_digest(path: str | Path) -> str:
+    """Content hash of a file (streamed): the identity of an inbox shard."""
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def safe_key(name: str) -> str:

@@ -119,6 +119,20 @@ def test_catalogue_has_views_and_stats(demo):
     assert n > 20
 
 
+def test_sensor_tick_after_the_demo_requests_nothing(demo):
+    """A fresh cursor (e.g. `dagster dev` after `make demo`) must not re-ingest shards
+    whose recorded content hash is unchanged."""
+    from dagster import SkipReason, build_sensor_context
+
+    from curation_platform.assets.automation import web_crawl_inbox_sensor
+    from curation_platform.resources import CurationResource
+
+    root, _ = demo
+    with _instance(root) as instance:
+        result = web_crawl_inbox_sensor(build_sensor_context(instance=instance, resources={"curation": CurationResource(data_root=str(root))}))
+        assert isinstance(result, SkipReason) and "already ingested" in result.skip_message
+
+
 def test_rerun_is_idempotent(demo):
     root, result = demo
     before = {p: p.read_bytes() for p in Path(result["release"]).rglob("*.parquet")}
