@@ -2,20 +2,21 @@
 
 
 import polars as pl
-from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, AutomationCondition, MaterializeResult, asset
+from dagster import AssetCheckSpec, AssetExecutionContext, AutomationCondition, MaterializeResult, asset
 from dagster_duckdb import DuckDBResource
 
 from curation_platform import catalogue, plots
-from curation_platform.assets.metadata import chart, language_table
+from curation_platform.assets.metadata import chart, check_result, language_table, schema_check
 from curation_platform.pipeline import dedup_corpus
 from curation_platform.resources import CurationResource
+from curation_platform.records import DEDUP_COLUMNS
 from curation_platform.validation import check_one_survivor
 
 
 @asset(
     group_name="web_crawl", kinds={"parquet", "datasketch", "duckdb"}, deps=["label"], pool="duckdb",
     automation_condition=AutomationCondition.eager(),
-    check_specs=[AssetCheckSpec("one_survivor_per_cluster", asset="deduplicate", blocking=True)],
+    check_specs=[AssetCheckSpec("one_survivor_per_cluster", asset="deduplicate", blocking=True), AssetCheckSpec("schema", asset="deduplicate", blocking=True)],
 )
 def deduplicate(context: AssetExecutionContext, curation: CurationResource, duckdb: DuckDBResource) -> MaterializeResult:
     """One survivor per duplicate cluster (cluster_id, dup_count); only policy-kept rows compete."""
@@ -32,5 +33,5 @@ def deduplicate(context: AssetExecutionContext, curation: CurationResource, duck
                   "clusters": stats["clusters"], "removed": stats["removed"], "config_hash": stats["config_hash"],
                   "per_language": language_table(stats["per_language"]),
                   "cluster_sizes": chart(plots.histogram(stats["cluster_sizes"], "Duplicate cluster sizes", "documents per cluster"), "cluster sizes")},
-        check_results=[AssetCheckResult(check_name="one_survivor_per_cluster", passed=report.passed, description=report.description)],
+        check_results=[check_result("one_survivor_per_cluster", report), schema_check(layout.dedup_file(), DEDUP_COLUMNS)],
     )

@@ -1,13 +1,14 @@
 """label: language, script and quality signals per document, then the policy decision."""
 
 
-from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, MaterializeResult, asset
+from dagster import AssetCheckSpec, AssetExecutionContext, MaterializeResult, asset
 from dagster_duckdb import DuckDBResource
 
 from curation_platform import catalogue
-from curation_platform.assets.metadata import counts_table, language_table
+from curation_platform.assets.metadata import check_result, counts_table, language_table, schema_check
 from curation_platform.assets.partitions import web_crawl_shards
 from curation_platform.pipeline import label_shard
+from curation_platform.records import LABELLED_COLUMNS
 from curation_platform.resources import CurationResource, LangIdResource
 from curation_platform.validation import check_conservation
 
@@ -15,7 +16,7 @@ from curation_platform.validation import check_conservation
 @asset(
     partitions_def=web_crawl_shards, group_name="web_crawl", kinds={"parquet", "fasttext", "duckdb"}, deps=["standardize"],
     pool="duckdb",
-    check_specs=[AssetCheckSpec("kept_plus_dropped_equals_input", asset="label", blocking=True)],
+    check_specs=[AssetCheckSpec("kept_plus_dropped_equals_input", asset="label", blocking=True), AssetCheckSpec("schema", asset="label", blocking=True)],
 )
 def label(context: AssetExecutionContext, curation: CurationResource, langid: LangIdResource, duckdb: DuckDBResource) -> MaterializeResult:
     """Labels are data, filters are decisions: every row stays, with keep and drop_reason."""
@@ -30,5 +31,5 @@ def label(context: AssetExecutionContext, curation: CurationResource, langid: La
     return MaterializeResult(
         metadata={"path": str(out), "documents": stats["docs"], "kept": stats["kept"], "dropped": dropped,
                   "per_language": language_table(stats["per_language"]), "drop_reasons": counts_table(stats["drop_reasons"], "reason")},
-        check_results=[AssetCheckResult(check_name="kept_plus_dropped_equals_input", passed=report.passed, description=report.description)],
+        check_results=[check_result("kept_plus_dropped_equals_input", report), schema_check(out, LABELLED_COLUMNS)],
     )

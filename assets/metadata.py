@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
-from dagster import MetadataValue
+from pathlib import Path
+
+import polars as pl
+from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue
 
 from curation_platform import plots
+from curation_platform.validation import Report, check_columns
+
+
+def check_result(name: str, report: Report, *, warn: bool = False) -> AssetCheckResult:
+    """Map a pure validator report to a Dagster check result."""
+    return AssetCheckResult(
+        check_name=name, passed=report.passed, description=report.description,
+        severity=AssetCheckSeverity.WARN if warn else AssetCheckSeverity.ERROR,
+        metadata={k: v for k, v in report.details.items() if isinstance(v, (int, float, str))},
+    )
+
+
+def schema_check(path: Path, required: list[str]) -> AssetCheckResult:
+    return check_result("schema", check_columns(pl.read_parquet_schema(path), required))
 
 
 def language_table(per_language: dict[str, dict[str, int]]) -> MetadataValue:

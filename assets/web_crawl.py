@@ -1,11 +1,12 @@
 """web_crawl: parse shards dropped in the inbox (WARC, WET, JSONL) into documents."""
 
 
-from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+from dagster import AssetCheckSpec, AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
-from curation_platform.assets.metadata import counts_table
+from curation_platform.assets.metadata import counts_table, schema_check
 from curation_platform.assets.partitions import web_crawl_shards
 from curation_platform.pipeline import parse_shard
+from curation_platform.records import PARSED_COLUMNS
 from curation_platform.resources import CurationResource
 from curation_platform.storage import file_digest, safe_key
 
@@ -19,7 +20,8 @@ def shard_path(curation: CurationResource, partition_key: str):
     raise FileNotFoundError(f"no inbox file for partition {partition_key!r} in {inbox}")
 
 
-@asset(partitions_def=web_crawl_shards, group_name="web_crawl", kinds={"parquet", "python"})
+@asset(partitions_def=web_crawl_shards, group_name="web_crawl", kinds={"parquet", "python"},
+       check_specs=[AssetCheckSpec("schema", asset="web_crawl", blocking=True)])
 def web_crawl(context: AssetExecutionContext, curation: CurationResource) -> MaterializeResult:
     """Documents parsed from one web-crawl shard, with provenance; unreadable records quarantined."""
     layout, key = curation.layout, context.partition_key
@@ -27,7 +29,7 @@ def web_crawl(context: AssetExecutionContext, curation: CurationResource) -> Mat
     out = layout.stage_file("web_crawl", "parsed", key)
     stats = parse_shard(src, out, layout.quarantine("web_crawl") / f"{key}.parquet", log=context.log.warning)
     context.log.info(f"{src.name}: {stats['docs']} documents, {stats['issues']} records skipped")
-    return MaterializeResult(metadata={
+    return MaterializeResult(check_results=[schema_check(out, PARSED_COLUMNS)], metadata={
         "source_file": str(src),
         "content_hash": file_digest(src),
         "path": str(out),

@@ -25,9 +25,9 @@ PARSED_SCHEMA: dict[str, pl.DataType] = {
     "prompt_hash": pl.String,
 }
 
-STANDARDIZED_COLUMNS = [*PARSED_SCHEMA, "std_changes"]
-LABEL_COLUMNS = ["lang", "lang_score", "script", "signals"]
-POLICY_COLUMNS = ["keep", "drop_reason"]
+PARSED_COLUMNS = list(PARSED_SCHEMA)
+STANDARDIZED_COLUMNS = [*PARSED_COLUMNS, "std_changes"]
+LABELLED_COLUMNS = [*STANDARDIZED_COLUMNS, "lang", "lang_score", "script", "signals", "keep", "drop_reason"]
 DEDUP_COLUMNS = ["id", "cluster_id", "dup_count", "keep"]
 
 

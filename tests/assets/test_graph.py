@@ -62,7 +62,8 @@ def test_metadata_and_checks_are_recorded(demo):
         from dagster import AssetCheckKey
 
         for asset, check in [("standardize", "rows_conserved"), ("label", "kept_plus_dropped_equals_input"),
-                             ("deduplicate", "one_survivor_per_cluster"), ("construct", "released_rows_match_manifest")]:
+                             ("deduplicate", "one_survivor_per_cluster"), ("construct", "released_rows_match_manifest"),
+                             ("web_crawl", "schema"), ("standardize", "schema"), ("label", "schema"), ("deduplicate", "schema")]:
             rec = instance.event_log_storage.get_latest_asset_check_execution_by_key([AssetCheckKey(AssetKey(asset), check)])
             evaluation = rec[AssetCheckKey(AssetKey(asset), check)].event.dagster_event.event_specific_data
             assert evaluation.passed, (asset, check)
