@@ -34,37 +34,39 @@ def _dup_fracs(items: list[str]) -> tuple[float, float]:
     return dup_n / len(items), (dup_chars / total_chars if total_chars else 0.0)
 
 
-def _top_ngram_char_frac(ws: list[str], n: int) -> float:
+def _ngrams(ws: list[str], n: int) -> list[tuple[str, ...]]:
+    return list(zip(*(ws[i:] for i in range(n))))
+
+
+def _top_ngram_char_frac(ws: list[str], n: int, total: int) -> float:
     """Characters covered by the most frequent word n-gram / all word characters."""
-    if len(ws) < n:
+    if len(ws) < n or not total:
         return 0.0
-    counts = Counter(tuple(ws[i : i + n]) for i in range(len(ws) - n + 1))
-    gram, c = counts.most_common(1)[0]
-    if c <= 1:
-        return 0.0
-    total = sum(len(w) for w in ws)
-    return c * sum(len(w) for w in gram) / total if total else 0.0
+    gram, c = Counter(_ngrams(ws, n)).most_common(1)[0]
+    return c * sum(map(len, gram)) / total if c > 1 else 0.0
 
 
-def _dup_ngram_char_frac(ws: list[str], n: int) -> float:
+def _dup_ngram_char_frac(ws: list[str], n: int, lens: list[int], total: int) -> float:
     """Characters inside word n-grams that occur more than once (Gopher)."""
-    if len(ws) < n:
+    if len(ws) < n or not total:
         return 0.0
-    grams = [tuple(ws[i : i + n]) for i in range(len(ws) - n + 1)]
+    grams = _ngrams(ws, n)
     counts = Counter(grams)
-    covered = [False] * len(ws)
+    if len(counts) == len(grams):
+        return 0.0
+    covered = bytearray(len(ws))
     for i, g in enumerate(grams):
         if counts[g] > 1:
-            for j in range(i, i + n):
-                covered[j] = True
-    total = sum(len(w) for w in ws)
-    return sum(len(w) for w, c in zip(ws, covered) if c) / total if total else 0.0
+            covered[i : i + n] = b"\x01" * n
+    return sum(length for length, c in zip(lens, covered) if c) / total
 
 
 def quality_signals(text: str, *, stop: frozenset[str] = frozenset(), words: Callable[[str], list[str]] = default_words) -> dict[str, float | None]:
     """All heuristic signals for one document, as plain floats (None = not measurable)."""
     ws = words(text)
     n_words = len(ws)
+    lens = list(map(len, ws))
+    total = sum(lens)
     lines = [ln.strip() for ln in text.split("\n") if ln.strip()]
     paras = [p.strip() for p in text.split("\n\n") if p.strip()]
     raw_tokens = text.split()
@@ -76,7 +78,7 @@ def quality_signals(text: str, *, stop: frozenset[str] = frozenset(), words: Cal
         "n_chars": float(len(text)),
         "n_words": float(n_words),
         "n_lines": float(len(lines)),
-        "mean_word_length": (sum(len(w) for w in ws) / n_words) if n_words else 0.0,
+        "mean_word_length": (total / n_words) if n_words else 0.0,
         "symbol_word_ratio": ((text.count("#") + text.count("...") + text.count("…")) / n_words) if n_words else 0.0,
         "bullet_lines_ratio": sum(ln.startswith(_BULLETS) for ln in lines) / n_lines,
         "ellipsis_lines_ratio": sum(ln.endswith(_ELLIPSIS) for ln in lines) / n_lines,
@@ -86,11 +88,11 @@ def quality_signals(text: str, *, stop: frozenset[str] = frozenset(), words: Cal
         "dup_line_frac": dup_line,
         "dup_line_char_frac": dup_line_chars,
         "dup_para_frac": dup_para,
-        "top_2gram_frac": _top_ngram_char_frac(ws, 2),
-        "top_3gram_frac": _top_ngram_char_frac(ws, 3),
-        "top_4gram_frac": _top_ngram_char_frac(ws, 4),
-        "dup_5gram_frac": _dup_ngram_char_frac(ws, 5),
-        "dup_10gram_frac": _dup_ngram_char_frac(ws, 10),
+        "top_2gram_frac": _top_ngram_char_frac(ws, 2, total),
+        "top_3gram_frac": _top_ngram_char_frac(ws, 3, total),
+        "top_4gram_frac": _top_ngram_char_frac(ws, 4, total),
+        "dup_5gram_frac": _dup_ngram_char_frac(ws, 5, lens, total),
+        "dup_10gram_frac": _dup_ngram_char_frac(ws, 10, lens, total),
         "stop_words": float(stop_hits) if stop_hits is not None else None,
         "stop_word_ratio": (stop_hits / n_words if n_words else 0.0) if stop_hits is not None else None,
     }
