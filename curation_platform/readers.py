@@ -56,21 +56,28 @@ def html_to_text(html: str) -> str:
 
 
 def _gzip_tail_issue(path: Path, offset: int) -> str | None:
-    """fastwarc stops silently at a truncated gzip member; check the members after
-    the last good record decompress to their end."""
+    """fastwarc stops silently at a truncated gzip member; check, streaming, that the
+    members after the last good record decompress to their end."""
+    d, started = zlib.decompressobj(wbits=31), False
     with open(path, "rb") as fh:
         fh.seek(offset)
-        data = fh.read()
-    pos = 0
-    while pos < len(data):
-        d = zlib.decompressobj(wbits=31)
-        try:
-            d.decompress(data[pos:])
-        except zlib.error as exc:
-            return f"corrupt gzip data at byte {offset + pos}: {exc}"
-        if not d.eof:
-            return f"truncated gzip member at byte {offset + pos} (file ends mid-record)"
-        pos = len(data) - len(d.unused_data)
+        while chunk := fh.read(1 << 20):
+            data = chunk
+            while data:
+                try:
+                    d.decompress(data, 1 << 16)
+                    while d.unconsumed_tail and not d.eof:
+                        d.decompress(d.unconsumed_tail, 1 << 16)
+                except zlib.error as exc:
+                    return f"corrupt gzip data: {exc}"
+                started = True
+                if d.eof:
+                    data = d.unused_data
+                    d, started = zlib.decompressobj(wbits=31), False
+                else:
+                    data = b""
+    if started and not d.eof:
+        return "truncated gzip member (file ends mid-record)"
     return None
 
 
@@ -133,26 +140,25 @@ def read_warc(path: Path, *, license: str | None = None) -> Iterator[Document | 
         issue = _gzip_tail_issue(path, last_pos)
         if issue:
             yield ParseIssue(str(path), f"after record #{n} (offset {last_pos})", issue)
-    elif n:
-        # Plain WARC: a clipped last record shows up as a short payload.
-        with open(path, "rb") as fh:
-            fh.seek(last_pos)
-            tail = fh.read()
-        if _plain_tail_truncated(tail):
-            yield ParseIssue(str(path), f"record #{n} (offset {last_pos})", "truncated record: file ends before Content-Length")
+    elif n and _plain_tail_truncated(path, last_pos):
+        yield ParseIssue(str(path), f"record #{n} (offset {last_pos})", "truncated record: file ends before Content-Length")
 
 
-def _plain_tail_truncated(tail: bytes) -> bool:
-    head_end = tail.find(b"\r\n\r\n")
+def _plain_tail_truncated(path: Path, offset: int) -> bool:
+    """Plain WARC: does the record at `offset` end before its declared Content-Length?"""
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        head = fh.read(65536)
+    head_end = head.find(b"\r\n\r\n")
     if head_end < 0:
         return True
-    for line in tail[:head_end].split(b"\r\n"):
+    for line in head[:head_end].split(b"\r\n"):
         if line.lower().startswith(b"content-length:"):
             try:
                 length = int(line.split(b":", 1)[1].strip())
             except ValueError:
                 return True
-            return len(tail) < head_end + 4 + length
+            return path.stat().st_size - offset < head_end + 4 + length
     return True
 
 
