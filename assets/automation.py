@@ -7,6 +7,10 @@ from pathlib import Path
 from dagster import (
     AssetKey,
     AssetRecordsFilter,
+    EventLogEntry,
+    RunFailureSensorContext,
+    asset_sensor,
+    run_failure_sensor,
     AssetSelection,
     DefaultScheduleStatus,
     DefaultSensorStatus,
@@ -21,6 +25,8 @@ from dagster import (
 )
 
 from curation_platform.assets.partitions import web_crawl_shards
+from curation_platform.evals import EVAL_SUFFIXES, EvalFileError, parse_eval_file
+from curation_platform.loop import quarantine_eval_file
 from curation_platform.readers import shard_format
 from curation_platform.resources import CurationResource
 from curation_platform.storage import file_digest, safe_key
@@ -35,7 +41,7 @@ release_job = define_asset_job(
 )
 
 
-def scan_inbox(inbox: Path, cursor: dict[str, list]) -> tuple[list[tuple[str, Path, str]], list[str], dict[str, list]]:
+def scan_inbox(inbox: Path, cursor: dict[str, list], supported=lambda p: shard_format(p) is not None) -> tuple[list[tuple[str, Path, str]], list[str], dict[str, list]]:
     """New or changed shard files since the cursor -> (key, path, digest); unsupported names; new cursor.
 
     Only files whose size or mtime changed are hashed again, so a tick stays cheap."""
@@ -47,7 +53,7 @@ def scan_inbox(inbox: Path, cursor: dict[str, list]) -> tuple[list[tuple[str, Pa
         prev = cursor.get(path.name)
         if prev and prev[0] == st.st_size and prev[1] == st.st_mtime_ns:
             continue
-        if shard_format(path) is None:
+        if not supported(path):
             unsupported.append(path.name)
             state[path.name] = [st.st_size, st.st_mtime_ns, None]
             continue
@@ -105,3 +111,78 @@ def hourly_ingest_schedule(context: ScheduleEvaluationContext):
 def nightly_release_schedule(context: ScheduleEvaluationContext):
     """Nightly rebuild of the deduplicated per-language release."""
     return RunRequest(run_key=f"release:{context.scheduled_execution_time.date().isoformat()}")
+
+
+replan_job = define_asset_job(
+    "replan", selection=AssetSelection.assets("eval_results", "quality_gaps", "mixture_plan"),
+    description="Ingest evaluation results, recompute gaps and the mixture plan.",
+)
+mixture_job = define_asset_job(
+    "build_mixture", selection=AssetSelection.assets("training_mixture", "proxy_eval"),
+    description="Materialize the plan as a training mixture and run the proxy evaluator.",
+)
+
+
+@sensor(job=replan_job, minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING)
+def eval_inbox_sensor(context: SensorEvaluationContext, curation: CurationResource):
+    """One replan run per new evaluation file (run_key = content hash); a malformed file is
+    moved to quarantine/eval with its error and named in the skip reason; others proceed."""
+    layout, cfg = curation.layout, curation.config()
+    cursor = json.loads(context.cursor) if context.cursor else {}
+    new, _, state = scan_inbox(layout.eval_inbox, cursor, lambda p: p.name.lower().endswith(EVAL_SUFFIXES))
+    requests, bad = [], []
+    for _, path, digest in new:
+        try:
+            parse_eval_file(path, cfg["loop"]["eval_tasks"], digest)
+        except EvalFileError as exc:
+            quarantine_eval_file(path, str(exc), layout.quarantine("eval"))
+            state.pop(path.name, None)
+            bad.append(str(exc))
+            continue
+        requests.append(RunRequest(run_key=f"eval:{digest}", tags={"eval_file": path.name, "content_hash": digest},
+                                   run_config={"ops": {"eval_results": {"config": {"files": [path.name]}}}}))
+    if not requests:
+        context.update_cursor(json.dumps(state, sort_keys=True))
+        return SkipReason("quarantined: " + " | ".join(bad) if bad else "no new evaluation results")
+    if bad:
+        context.log.warning("quarantined: " + " | ".join(bad))
+    return SensorResult(run_requests=requests, cursor=json.dumps(state, sort_keys=True))
+
+
+def _latest_metadata(instance, key: str, field: str):
+    records = instance.fetch_materializations(AssetKey(key), limit=1).records
+    if not records:
+        return None
+    value = records[0].asset_materialization.metadata.get(field)
+    return value.value if value is not None else None
+
+
+@asset_sensor(asset_key=AssetKey("mixture_plan"), job=mixture_job, default_status=DefaultSensorStatus.RUNNING)
+def plan_change_sensor(context: SensorEvaluationContext, asset_event: EventLogEntry):
+    """Rebuild the mixture only when the plan hash differs from the one it was built from:
+    an unchanged plan triggers nothing, which is what ends the loop."""
+    plan_hash = asset_event.asset_materialization.metadata["plan_hash"].value
+    built = _latest_metadata(context.instance, "training_mixture", "plan_hash")
+    if built == plan_hash:
+        return SkipReason(f"plan {plan_hash} unchanged: the mixture is already built from it")
+    return RunRequest(run_key=f"mixture:{plan_hash}", tags={"plan_hash": plan_hash})
+
+
+@run_failure_sensor(monitored_jobs=[replan_job, mixture_job], default_status=DefaultSensorStatus.RUNNING)
+def loop_failure_sensor(context: RunFailureSensorContext):
+    """Reports failed loop runs: a log line and a row in <data root>/loop/failures.jsonl."""
+    from curation_platform.resources import default_data_root
+
+    err = context.failure_event.message or "run failed"
+    line = {"run_id": context.dagster_run.run_id, "job": context.dagster_run.job_name, "error": err[:2000]}
+    path = Path(default_data_root()) / "loop" / "failures.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(line) + "\n")
+    context.log.error(f"loop run {line['run_id']} ({line['job']}) failed: {err[:300]}")
+
+
+@schedule(job=replan_job, cron_schedule="0 3 * * 1", default_status=DefaultScheduleStatus.STOPPED)
+def weekly_replan_schedule(context: ScheduleEvaluationContext):
+    """Weekly re-plan (and, through plan_change_sensor, mixture rebuild if the plan changed)."""
+    return RunRequest(run_key=f"replan:{context.scheduled_execution_time.date().isoformat()}")

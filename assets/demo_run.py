@@ -10,7 +10,7 @@ from dagster import DagsterInstance, build_sensor_context
 
 from curation_platform.assets.definitions import build_definitions
 from curation_platform.assets.partitions import web_crawl_shards
-from curation_platform.demo import write_demo_inbox
+from curation_platform.demo import write_demo_evals, write_demo_inbox
 from curation_platform.resources import CurationResource
 from curation_platform.storage import Layout
 
@@ -46,7 +46,7 @@ def ingest_inbox(root: Path, instance: DagsterInstance, defs, log: Callable[[str
     """One sensor tick, carried out: register new partitions, run each requested ingest."""
     sensor = defs.resolve_sensor_def("web_crawl_inbox_sensor")
     ctx = build_sensor_context(instance=instance, resources={"curation": CurationResource(data_root=str(root))})
-    result = sensor(ctx)
+    result = sensor(ctx)  # a SensorResult, or a SkipReason when nothing is new
     for req in getattr(result, "dynamic_partitions_requests", None) or []:
         instance.add_dynamic_partitions(web_crawl_shards.name, list(req.partition_keys))
     job = defs.resolve_job_def("ingest_web_crawl")
@@ -58,6 +58,59 @@ def ingest_inbox(root: Path, instance: DagsterInstance, defs, log: Callable[[str
             raise RuntimeError(f"ingest of {run.partition_key} failed")
         keys.append(run.partition_key)
     return keys
+
+
+def run_loop(root: Path, instance: DagsterInstance, defs, log: Callable[[str], None] = print, max_rounds: int = 8) -> list[dict]:
+    """Tick the loop's sensors and execute what they request until nothing is requested:
+    eval inbox -> replan -> (plan changed?) -> mixture + proxy -> eval inbox -> ...
+
+    Returns one entry per round with the plan hash and whether a mixture was built."""
+    eval_sensor = defs.resolve_sensor_def("eval_inbox_sensor")
+    plan_sensor = defs.resolve_sensor_def("plan_change_sensor")
+    resources = {"curation": CurationResource(data_root=str(root))}
+    eval_ctx = build_sensor_context(instance=instance, resources=resources, cursor=_load_cursor(root, "eval_inbox_sensor"))
+    plan_ctx = build_sensor_context(instance=instance, cursor=_load_cursor(root, "plan_change_sensor"))
+    rounds = []
+    for _ in range(max_rounds):
+        tick = eval_sensor.evaluate_tick(eval_ctx)
+        eval_ctx = build_sensor_context(instance=instance, resources=resources, cursor=tick.cursor or eval_ctx.cursor)
+        _save_cursor(root, "eval_inbox_sensor", tick.cursor)
+        if not tick.run_requests:
+            log(f"loop: {tick.skip_message or 'no new evaluation results'}")
+            break
+        for req in tick.run_requests:
+            log(f"replan for {req.tags['eval_file']} ...")
+            res = defs.resolve_job_def("replan").execute_in_process(instance=instance, run_config=req.run_config, tags=req.tags)
+            if not res.success:
+                raise RuntimeError(f"replan for {req.tags['eval_file']} failed")
+        plan_tick = plan_sensor.evaluate_tick(plan_ctx)
+        plan_ctx = build_sensor_context(instance=instance, cursor=plan_tick.cursor or plan_ctx.cursor)
+        _save_cursor(root, "plan_change_sensor", plan_tick.cursor)
+        if not plan_tick.run_requests:
+            log(f"loop: {plan_tick.skip_message}")
+            rounds.append({"plan_hash": None, "mixture_built": False, "reason": plan_tick.skip_message})
+            continue
+        for req in plan_tick.run_requests:
+            log(f"build mixture for plan {req.tags['plan_hash']} ...")
+            res = defs.resolve_job_def("build_mixture").execute_in_process(instance=instance, tags=req.tags)
+            if not res.success:
+                raise RuntimeError("mixture build failed")
+            rounds.append({"plan_hash": req.tags["plan_hash"], "mixture_built": True})
+    return rounds
+
+
+def _cursor_file(root: Path, name: str) -> Path:
+    return root / "dagster_home" / f".{name}.cursor"
+
+
+def _load_cursor(root: Path, name: str) -> str | None:
+    p = _cursor_file(root, name)
+    return p.read_text("utf-8") if p.is_file() else None
+
+
+def _save_cursor(root: Path, name: str, cursor: str | None) -> None:
+    if cursor:
+        _cursor_file(root, name).write_text(cursor, encoding="utf-8")
 
 
 def run_demo(data_root: str | Path, log: Callable[[str], None] = print) -> dict:
@@ -74,7 +127,16 @@ def run_demo(data_root: str | Path, log: Callable[[str], None] = print) -> dict:
         res = defs.resolve_job_def("build_release").execute_in_process(instance=instance)
         if not res.success:
             raise RuntimeError("release job failed")
+        evals = write_demo_evals(layout.eval_inbox)
+        log(f"demo evaluation results: {', '.join(p.name for p in evals)} in {layout.eval_inbox}")
+        rounds = run_loop(root, instance, defs, log)
     manifest_path = layout.release_dir() / "current" / "manifest.json"
     import json
 
-    return {"partitions": keys, "manifest": json.loads(manifest_path.read_text("utf-8")), "release": str((layout.release_dir() / "current").resolve()), "root": str(root)}
+    plan_path = layout.loop_dir / "plans" / "latest.json"
+    plan = json.loads(plan_path.read_text("utf-8")) if plan_path.is_file() else None
+    proxy = []
+    if plan is not None and (layout.eval_inbox / f"proxy-{plan['plan_hash']}.jsonl").is_file():
+        proxy = [json.loads(ln) for ln in (layout.eval_inbox / f"proxy-{plan['plan_hash']}.jsonl").read_text("utf-8").splitlines() if ln.strip()]
+    return {"partitions": keys, "manifest": json.loads(manifest_path.read_text("utf-8")), "release": str((layout.release_dir() / "current").resolve()),
+            "root": str(root), "loop_rounds": rounds, "plan": plan, "proxy": proxy}

@@ -131,10 +131,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for k, v in m["drop_reasons"].items():
         reasons[k.split(":", 1)[1]] = reasons.get(k.split(":", 1)[1], 0) + v
     print("\ndropped: " + ", ".join(f"{k}={v}" for k, v in sorted(reasons.items(), key=lambda kv: -kv[1])))
+    plan = result.get("plan")
+    if plan:
+        bpc = {r["language"]: r["score"] for r in result.get("proxy", [])}
+        built = sum(1 for r in result.get("loop_rounds", []) if r["mixture_built"])
+        print(f"\nevaluation loop: {built} mixture build(s), settled on plan {plan['plan_hash']} ({len(plan['requests'])} data requests)\n")
+        print(f"{'language':<10} {'weight':>8} {'boost':>6} {'epochs':>7} {'proxy bpc':>10}")
+        for lang, v in sorted(plan["languages"].items(), key=lambda kv: -kv[1]["weight"]):
+            print(f"{lang:<10} {v['weight']:>8.4f} {v['boost']:>6.2f} {v['epochs']:>7.2f} {bpc.get(lang, float('nan')):>10.3f}")
     root = Path(result["root"])
     print(f"\noutputs:\n  release     {result['release']}  (per-language parquet, manifest.json, README.md)")
     print(f"  lake        {root / 'lake'}  (parsed / standardized / labelled / dedup parquet)")
-    print(f"  catalogue   {root / 'catalogue.duckdb'}  (views + stage_stats)")
+    print(f"  catalogue   {root / 'catalogue.duckdb'}  (views, stage_stats, eval_results, mixture_plans, data_requests)")
+    print(f"  mixture     {root / 'mixture' / 'current'}  (training mixture of the latest plan)")
+    print(f"  eval inbox  {root / 'eval'}  (drop lm-eval-harness JSON or CSV/JSONL results here)")
     print(f"  quarantine  {root / 'quarantine'}  (records that could not be read)")
     print(f"  dagster     DAGSTER_HOME={root / 'dagster_home'} dagster dev -w workspace.yaml")
     return 0

@@ -108,3 +108,38 @@ def write_demo_inbox(inbox: str | Path) -> list[Path]:
         tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
     paths.append(inbox / "demo-docs.jsonl")
     return paths
+
+
+DEMO_LM_EVAL = {
+    "results": {
+        "belebele_jav_Latn": {"alias": "belebele_jav_Latn", "acc,none": 0.41, "acc_stderr,none": 0.016, "acc_norm,none": 0.41},
+        "belebele_ind_Latn": {"alias": "belebele_ind_Latn", "acc,none": 0.72, "acc_stderr,none": 0.015, "acc_norm,none": 0.72},
+        "belebele_sun_Latn": {"alias": "belebele_sun_Latn", "acc,none": 0.47, "acc_stderr,none": 0.016, "acc_norm,none": 0.47},
+        "xcopa_id": {"alias": "xcopa_id", "acc,none": 0.68, "acc_stderr,none": 0.02},
+        "xnli_th": {"alias": "xnli_th", "acc,none": 0.45, "acc_stderr,none": 0.01},
+        "xstorycloze_id": {"alias": "xstorycloze_id", "acc,none": 0.70, "acc_stderr,none": 0.01},
+        "sib200_khm_Khmr": {"alias": "sib200_khm_Khmr", "acc,none": 0.52, "acc_stderr,none": 0.03},
+        "flores200_eng_Latn-jav_Latn": {"alias": "flores", "chrf,none": 38.2},
+        "hellaswag": {"alias": "hellaswag", "acc,none": 0.61},
+    },
+    "higher_is_better": {"belebele_jav_Latn": {"acc": True, "acc_norm": True}},
+    "config": {"model": "hf", "model_args": "pretrained=demo/sea-1b"},
+    "date": 1767225600.0,
+}
+
+DEMO_CSV = """language,level,domain,metric,score,higher_is_better,model,run_id,date
+jv,culture,honorifics,acc,0.40,true,demo/sea-1b,human-review-1,2026-01-15
+id,domain,health,acc,0.66,true,demo/sea-1b,human-review-1,2026-01-15
+tl,basic,general,acc,0.71,true,demo/sea-1b,human-review-1,2026-01-15
+"""
+
+
+def write_demo_evals(eval_inbox: str | Path) -> list[Path]:
+    """An lm-evaluation-harness results file and a simple CSV, as evaluators would drop them."""
+    eval_inbox = Path(eval_inbox)
+    eval_inbox.mkdir(parents=True, exist_ok=True)
+    with atomic_path(eval_inbox / "lm-eval-demo.json") as tmp:
+        tmp.write_text(json.dumps(DEMO_LM_EVAL, indent=2), encoding="utf-8")
+    with atomic_path(eval_inbox / "human-eval-demo.csv") as tmp:
+        tmp.write_text(DEMO_CSV, encoding="utf-8")
+    return [eval_inbox / "lm-eval-demo.json", eval_inbox / "human-eval-demo.csv"]

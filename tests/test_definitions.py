@@ -19,13 +19,19 @@ REPO = Path(__file__).resolve().parents[1]
 def test_asset_keys_and_lineage():
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    assert keys == {"web_crawl", "standardize", "label", "deduplicate", "construct"}
-    chain = ["web_crawl", "standardize", "label", "deduplicate", "construct"]
-    for up, down in zip(chain, chain[1:]):
-        assert AssetKey(up) in graph.get(AssetKey(down)).parent_keys, f"{up} -> {down}"
-    assert defs.resolve_job_def("ingest_web_crawl") and defs.resolve_job_def("build_release")
-    assert defs.resolve_sensor_def("web_crawl_inbox_sensor")
-    assert {s.name for s in defs.schedules} == {"hourly_ingest_schedule", "nightly_release_schedule"}
+    assert keys == {"web_crawl", "standardize", "label", "deduplicate", "construct",
+                    "eval_results", "quality_gaps", "mixture_plan", "training_mixture", "proxy_eval"}
+    spine = ["web_crawl", "standardize", "label", "deduplicate", "construct"]
+    loop = ["eval_results", "quality_gaps", "mixture_plan", "training_mixture", "proxy_eval"]
+    for chain in (spine, loop):
+        for up, down in zip(chain, chain[1:]):
+            assert AssetKey(up) in graph.get(AssetKey(down)).parent_keys, f"{up} -> {down}"
+    assert AssetKey("construct") in graph.get(AssetKey("mixture_plan")).parent_keys
+    for job in ("ingest_web_crawl", "build_release", "replan", "build_mixture"):
+        assert defs.resolve_job_def(job)
+    for sensor in ("web_crawl_inbox_sensor", "eval_inbox_sensor", "plan_change_sensor", "loop_failure_sensor"):
+        assert defs.resolve_sensor_def(sensor)
+    assert {s.name for s in defs.schedules} == {"hourly_ingest_schedule", "nightly_release_schedule", "weekly_replan_schedule"}
 
 
 def test_dagster_definitions_validate(tmp_path):

@@ -1,0 +1,98 @@
+"""The evaluation loop: eval_results -> quality_gaps -> mixture_plan -> training_mixture -> proxy_eval."""
+
+import json
+
+import polars as pl
+from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
+from dagster_duckdb import DuckDBResource
+
+from curation_platform import loop, plots
+from curation_platform.assets.metadata import chart
+from curation_platform.resources import CurationResource
+
+
+class EvalResultsConfig(Config):
+    files: list[str] = []  # inbox file names to ingest; empty = every file not ingested yet
+
+
+def _md(df: pl.DataFrame, cols: list[str] | None = None) -> MetadataValue:
+    return MetadataValue.md(plots.markdown_table(df.to_dicts(), cols or df.columns))
+
+
+@asset(group_name="loop", kinds={"duckdb"}, pool="duckdb")
+def eval_results(context: AssetExecutionContext, config: EvalResultsConfig, curation: CurationResource, duckdb: DuckDBResource) -> MaterializeResult:
+    """Evaluation results from the eval inbox, appended to the DuckDB history (never overwritten)."""
+    layout, cfg = curation.layout, curation.config()
+    with duckdb.get_connection() as con:
+        files = [layout.eval_inbox / f for f in config.files] if config.files else loop.pending_eval_files(con, layout.eval_inbox)
+        stats = loop.ingest_eval_files(con, files, cfg["loop"]["eval_tasks"], layout.quarantine("eval"))
+        total = con.execute("SELECT count(*) FROM eval_results").fetchall()[0][0]
+    for err in stats["errors"]:
+        context.log.warning(f"quarantined: {err}")
+    return MaterializeResult(metadata={
+        "rows_added": stats["rows_added"], "history_rows": total, "files": MetadataValue.json(stats["files"]),
+        "quarantined": MetadataValue.md("\n".join(f"- {e}" for e in stats["errors"]) or "_none_"),
+    })
+
+
+@asset(group_name="loop", kinds={"duckdb", "python"}, deps=[eval_results], pool="duckdb")
+def quality_gaps(curation: CurationResource, duckdb: DuckDBResource) -> MaterializeResult:
+    """Latest score per language x level x domain x metric against its per-language target."""
+    layout, cfg = curation.layout, curation.config()
+    with duckdb.get_connection() as con:
+        _, gaps = loop.compute_gaps(con, cfg["loop"])
+    from curation_platform.storage import write_parquet
+
+    write_parquet(gaps, layout.loop_dir / "gaps.parquet")
+    below = gaps.filter(pl.col("below_target"))
+    labels = {f"{r['language']} {r['level']}/{r['metric']}": r["gap"] for r in below.iter_rows(named=True)}
+    return MaterializeResult(metadata={
+        "scores": gaps.height, "below_target": below.height,
+        "gaps": _md(gaps, ["language", "level", "domain", "metric", "score", "target", "gap", "below_target"]),
+        "gap_chart": chart(plots.bar_chart(labels or {"no gaps": 0}, "Relative shortfall against target", "gap"), "gaps"),
+    })
+
+
+@asset(group_name="loop", kinds={"duckdb", "python"}, deps=[quality_gaps, "construct"], pool="duckdb")
+def mixture_plan(context: AssetExecutionContext, curation: CurationResource, duckdb: DuckDBResource) -> MaterializeResult:
+    """Per-language weights (UniMax / temperature, raised for gaps), budgets and data requests."""
+    layout, cfg = curation.layout, curation.config()
+    gaps = pl.read_parquet(layout.loop_dir / "gaps.parquet")
+    with duckdb.get_connection() as con:
+        plan, changed = loop.make_plan(con, layout.release_dir() / "current", gaps, cfg, layout.loop_dir / "plans")
+    context.log.info(f"plan {plan['plan_hash']} ({'changed' if changed else 'unchanged'}), {len(plan['requests'])} data requests")
+    langs = pl.DataFrame([{"language": k, **v} for k, v in plan["languages"].items()])
+    reqs = pl.DataFrame([{**r, "seeds": ", ".join(r["seeds"])} for r in plan["requests"]]) if plan["requests"] else pl.DataFrame()
+    return MaterializeResult(metadata={
+        "plan_hash": plan["plan_hash"], "changed": changed, "epoch": plan["epoch"], "requests": len(plan["requests"]),
+        "languages": _md(langs, ["language", "available_tokens", "base_weight", "boost", "weight", "budget_tokens", "epochs", "shortfall_tokens"]) if langs.height else "none",
+        "data_requests": _md(reqs) if reqs.height else MetadataValue.md("_no requests: every tracked score meets its target_"),
+        "weights": chart(plots.bar_chart({k: v["weight"] for k, v in plan["languages"].items()}, "Mixture weight per language"), "weights"),
+    })
+
+
+@asset(group_name="loop", kinds={"parquet"}, deps=[mixture_plan])
+def training_mixture(context: AssetExecutionContext, curation: CurationResource) -> MaterializeResult:
+    """The plan materialized from the release: decontaminated, rehydrated train/validation shards."""
+    layout, cfg = curation.layout, curation.config()
+    plan = json.loads((layout.loop_dir / "plans" / "latest.json").read_text("utf-8"))
+    manifest = loop.build_training_mixture(layout.release_dir() / "current", plan, cfg, layout.mixture_dir)
+    rows = [{"language": k, **v} for k, v in manifest["languages"].items()]
+    context.log.info(f"mixture {plan['plan_hash']}: {sum(r['train_rows'] for r in rows)} training rows")
+    return MaterializeResult(metadata={
+        "plan_hash": plan["plan_hash"], "path": manifest["path"],
+        "train_tokens": sum(r["train_tokens"] for r in rows), "contaminated_dropped": sum(r["contaminated_dropped"] for r in rows),
+        "languages": MetadataValue.md(plots.markdown_table(rows)) if rows else "none",
+    })
+
+
+@asset(group_name="loop", kinds={"python"}, deps=[training_mixture])
+def proxy_eval(context: AssetExecutionContext, curation: CurationResource) -> MaterializeResult:
+    """Built-in CPU proxy: char n-gram LM per language, bits/char on held-out text, written to the eval inbox."""
+    layout, cfg = curation.layout, curation.config()
+    rows, path = loop.run_proxy((layout.mixture_dir / "current").resolve(), cfg, layout.eval_inbox)
+    context.log.info(f"proxy results for {len(rows)} languages -> {path}")
+    return MaterializeResult(metadata={
+        "results_file": str(path), "languages": len(rows),
+        "bits_per_char": MetadataValue.md(plots.markdown_table(rows, ["language", "score", "heldout", "train_chars", "eval_texts"])) if rows else "none",
+    })

@@ -1,0 +1,192 @@
+"""Runners for the evaluation loop over files and the DuckDB catalogue: ingest eval
+files, compute gaps, plan, build the mixture, run the proxy evaluator. The assets
+call these; tests call them too."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urlparse
+
+import polars as pl
+
+from curation_platform.charlm import CharNgramLM
+from curation_platform.decontaminate import ContaminationIndex
+from curation_platform.evals import EVAL_SUFFIXES, EvalFileError, append_results, latest_scores, parse_eval_file
+from curation_platform.mixture import build_mixture
+from curation_platform.plan import plan_mixture, quality_gaps
+from curation_platform.settings import config_hash
+from curation_platform.storage import file_digest, write_json, write_text
+
+PLANS_DDL = """
+CREATE TABLE IF NOT EXISTS mixture_plans (
+    plan_hash VARCHAR, epoch VARCHAR, created_at TIMESTAMP DEFAULT current_timestamp, plan_json VARCHAR
+)
+"""
+REQUESTS_DDL = """
+CREATE TABLE IF NOT EXISTS data_requests (
+    plan_hash VARCHAR, kind VARCHAR, language VARCHAR, level VARCHAR, domain VARCHAR, metric VARCHAR,
+    tokens BIGINT, seeds VARCHAR, status VARCHAR DEFAULT 'open', created_at TIMESTAMP DEFAULT current_timestamp
+)
+"""
+
+
+def quarantine_eval_file(path: Path, error: str, quarantine_dir: Path) -> Path:
+    """Move a bad eval file out of the inbox with its error beside it; other files go on."""
+    quarantine_dir.mkdir(parents=True, exist_ok=True)
+    target = quarantine_dir / path.name
+    shutil.move(str(path), target)
+    write_text(error + "\n", quarantine_dir / f"{path.name}.error.txt")
+    return target
+
+
+def pending_eval_files(con, inbox: Path) -> list[Path]:
+    """Inbox files whose content hash is not in the eval_results history yet."""
+    from curation_platform.evals import EVAL_TABLE_DDL
+
+    con.execute(EVAL_TABLE_DDL)
+    done = {r[0] for r in con.execute("SELECT DISTINCT file_hash FROM eval_results").fetchall()}
+    files = sorted(p for p in inbox.glob("*") if p.is_file() and p.name.lower().endswith(EVAL_SUFFIXES) and not p.name.startswith("."))
+    return [p for p in files if file_digest(p) not in done]
+
+
+def ingest_eval_files(con, files: list[Path], task_table: list[dict], quarantine_dir: Path) -> dict:
+    """Append every readable file to the history; quarantine the unreadable ones."""
+    added, errors, per_file = 0, [], {}
+    for path in files:
+        if not path.is_file():
+            continue
+        try:
+            df = parse_eval_file(path, task_table, file_digest(path))
+        except EvalFileError as exc:
+            quarantine_eval_file(path, str(exc), quarantine_dir)
+            errors.append(str(exc))
+            continue
+        n = append_results(con, df)
+        per_file[path.name] = n
+        added += n
+    return {"rows_added": added, "files": per_file, "errors": errors}
+
+
+def compute_gaps(con, loop_cfg: dict) -> tuple[pl.DataFrame, pl.DataFrame]:
+    latest = latest_scores(con)
+    return latest, quality_gaps(latest, loop_cfg.get("targets", {}))
+
+
+def release_inventory(release_dir: Path) -> tuple[dict[str, dict], str]:
+    """Per-language tokens/docs and the build id of the current release."""
+    manifest_path = release_dir / "manifest.json"
+    if not manifest_path.is_file():
+        raise FileNotFoundError(f"no release manifest at {manifest_path}: materialize `construct` first")
+    m = json.loads(manifest_path.read_text("utf-8"))
+    return {k: {"tokens": v["tokens"], "docs": v["docs"]} for k, v in m["languages"].items()}, m["build_id"]
+
+
+def seed_hosts(release_dir: Path, top: int = 10) -> dict[str, list[str]]:
+    """Most frequent hosts per language in the release: where to re-collect more."""
+    out: dict[str, list[str]] = {}
+    for lang_dir in sorted(p for p in release_dir.iterdir() if p.is_dir()):
+        files = list(lang_dir.glob("*.parquet"))
+        if not files:
+            continue
+        locs = pl.concat([pl.read_parquet(f, columns=["locator"]) for f in files])["locator"].to_list()
+        hosts = Counter(urlparse(u).netloc for u in locs if u and u.startswith("http"))
+        out[lang_dir.name] = [h for h, _ in hosts.most_common(top) if h]
+    return out
+
+
+def previous_boosts(con, epoch: str) -> dict[str, float]:
+    con.execute(PLANS_DDL)
+    rows = con.execute("SELECT plan_json FROM mixture_plans WHERE epoch = ? ORDER BY created_at DESC LIMIT 1", [epoch]).fetchall()
+    if not rows:
+        return {}
+    plan = json.loads(rows[0][0])
+    return {k: v["boost"] for k, v in plan["languages"].items()}
+
+
+def make_plan(con, release_dir: Path, gaps: pl.DataFrame, cfg: dict, plans_dir: Path) -> tuple[dict, bool]:
+    """Plan from the release and the gaps; store it (file + DuckDB). Returns (plan, changed)."""
+    inventory, build_id = release_inventory(release_dir)
+    loop_cfg = cfg.get("loop", {})
+    epoch = f"{build_id}:{config_hash(loop_cfg)}"
+    plan = plan_mixture(inventory, gaps, loop_cfg, epoch=epoch, previous_boosts=previous_boosts(con, epoch), seed_hosts=seed_hosts(release_dir))
+    con.execute(PLANS_DDL)
+    con.execute(REQUESTS_DDL)
+    last = con.execute("SELECT plan_hash FROM mixture_plans ORDER BY created_at DESC LIMIT 1").fetchall()
+    changed = not last or last[0][0] != plan["plan_hash"]
+    if changed:
+        con.execute("INSERT INTO mixture_plans (plan_hash, epoch, plan_json) VALUES (?, ?, ?)", [plan["plan_hash"], epoch, json.dumps(plan)])
+        con.execute("DELETE FROM data_requests WHERE plan_hash = ?", [plan["plan_hash"]])
+        for r in plan["requests"]:
+            con.execute("INSERT INTO data_requests (plan_hash, kind, language, level, domain, metric, tokens, seeds) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        [plan["plan_hash"], r["kind"], r["language"], r["level"], r["domain"], r["metric"], r["tokens"], json.dumps(r["seeds"])])
+    write_json(plan, plans_dir / f"{plan['plan_hash']}.json")
+    write_json(plan, plans_dir / "latest.json")
+    return plan, changed
+
+
+def heldout_texts(proxy_cfg: dict) -> dict[str, list[str]]:
+    """Held-out sentences per FLORES code from `heldout_dir` (files named <code>.*), optionally a line range."""
+    folder = proxy_cfg.get("heldout_dir")
+    if not folder:
+        return {}
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"held-out folder not found: {folder}")
+    lo, hi = 1, None
+    if proxy_cfg.get("heldout_lines"):
+        a, b = str(proxy_cfg["heldout_lines"]).split("-")
+        lo, hi = int(a), int(b)
+    out: dict[str, list[str]] = {}
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and "_" in path.name:
+            code = path.name.split(".")[0]
+            lines = path.read_text("utf-8").splitlines()
+            out[code] = [ln for ln in lines[lo - 1 : hi] if ln.strip()]
+    return out
+
+
+def contamination_index(proxy_cfg: dict) -> ContaminationIndex | None:
+    held = heldout_texts(proxy_cfg)
+    if not held:
+        return None
+    return ContaminationIndex((t for texts in held.values() for t in texts), proxy_cfg.get("decontam_ngram_words", 8), proxy_cfg.get("decontam_ngram_chars", 24))
+
+
+def build_training_mixture(release_dir: Path, plan: dict, cfg: dict, out_root: Path) -> dict:
+    loop_cfg = cfg.get("loop", {})
+    return build_mixture(release_dir, plan, loop_cfg, out_root, contamination_index(loop_cfg.get("proxy", {})))
+
+
+def run_proxy(mixture_dir: Path, cfg: dict, eval_inbox: Path) -> tuple[list[dict], Path | None]:
+    """Train a char n-gram LM per language on the mixture, score bits/char on held-out
+    text (configured folder, else the mixture's validation split), and write the results
+    into the eval inbox in the simple JSONL format, so they take the evaluators' path."""
+    pcfg = cfg.get("loop", {}).get("proxy", {})
+    manifest = json.loads((mixture_dir / "manifest.json").read_text("utf-8"))
+    held = heldout_texts(pcfg)
+    order, cap = int(pcfg.get("order", 5)), int(pcfg.get("max_train_chars", 3_000_000))
+    rows = []
+    for lang in sorted(manifest["languages"]):
+        train = pl.read_parquet(mixture_dir / lang / "train.parquet", columns=["id", "text"])
+        counted = train.group_by("id").agg(pl.col("text").first(), pl.len().alias("n")).sort("id")  # row order must not matter
+        items, used = [], 0
+        for text, n in zip(counted["text"].to_list(), counted["n"].to_list()):
+            if used >= cap:
+                break
+            items.append((text, int(n)))
+            used += len(text) * int(n)
+        eval_texts = held.get(lang) or pl.read_parquet(mixture_dir / lang / "validation.parquet", columns=["text"])["text"].to_list()
+        if not eval_texts or not items:
+            continue
+        bpc = CharNgramLM(order).fit(items).bits_per_char(eval_texts)
+        rows.append({"language": lang, "level": "basic", "domain": "general", "metric": "bpc", "score": round(bpc, 4),
+                     "higher_is_better": False, "model": f"proxy-charlm{order}", "run_id": manifest["plan_hash"],
+                     "heldout": "configured" if held.get(lang) else "mixture-validation", "train_chars": used, "eval_texts": len(eval_texts)})
+    if not rows:
+        return rows, None
+    out = eval_inbox / f"proxy-{manifest['plan_hash']}.jsonl"
+    write_text("".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows), out)
+    return rows, out

@@ -1,0 +1,100 @@
+"""Training mixture: materialise a plan from the released per-language shards.
+
+Per language: drop documents that overlap evaluation text (decontamination), hold out
+a validation share by id hash, then repeat training documents by their rehydration
+factor scaled to the language's token budget (deterministic: seeded by plan hash)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import polars as pl
+import xxhash
+
+from curation_platform.decontaminate import ContaminationIndex
+from curation_platform.plan import rehydration_factor
+from curation_platform.storage import write_json, write_parquet
+from curation_platform.words import words
+
+MIXTURE_COLUMNS = ["id", "text", "lang", "source", "locator", "dup_count", "copy"]
+
+
+def _unit(key: str) -> float:
+    return xxhash.xxh64_intdigest(key.encode()) / 2**64
+
+
+def release_language_files(release_dir: Path, lang: str) -> list[Path]:
+    return sorted((release_dir / lang).glob("*.parquet"))
+
+
+def build_mixture(release_dir: str | Path, plan: dict, loop_cfg: dict, out_root: str | Path,
+                  contamination: ContaminationIndex | None = None) -> dict:
+    """Write out_root/<plan_hash>/<lang>/{train,validation}.parquet + manifest.json; point `current` at it."""
+    release_dir, out_root = Path(release_dir), Path(out_root)
+    mcfg = loop_cfg.get("mixture", {})
+    valid_fraction = float(mcfg.get("valid_fraction", 0.05))
+    table = loop_cfg.get("rehydration", [])
+    plan_hash = plan["plan_hash"]
+    staging = out_root / f".{plan_hash}.staging"
+    if staging.exists():
+        shutil.rmtree(staging)
+    langs: dict[str, dict] = {}
+    for lang, lp in sorted(plan["languages"].items()):
+        files = release_language_files(release_dir, lang)
+        if not files or lp["budget_tokens"] <= 0:
+            continue
+        df = pl.concat([pl.read_parquet(f) for f in files], how="diagonal_relaxed").sort("id")
+        contaminated = 0
+        if contamination is not None and contamination.grams:
+            flags = [contamination.is_contaminated(t) for t in df["text"].to_list()]
+            contaminated = sum(flags)
+            df = df.filter(~pl.Series(flags))
+        units = [_unit(f"valid:{i}") for i in df["id"].to_list()]
+        is_valid = pl.Series([u < valid_fraction for u in units])
+        min_valid = int(mcfg.get("min_validation_docs", 1))
+        if int(is_valid.sum()) < min_valid and df.height >= min_valid + 2:
+            # tiny languages still get a held-out sample: the docs with the smallest hash
+            cut = sorted(units)[min_valid - 1]
+            is_valid = pl.Series([u <= cut for u in units])
+        valid, train = df.filter(is_valid), df.filter(~is_valid)
+        tokens = [len(words(t)) for t in train["text"].to_list()]
+        factors = [rehydration_factor(int(d or 1), table) for d in train["dup_count"].to_list()] if "dup_count" in train.columns else [1.0] * train.height
+        weighted = sum(t * f for t, f in zip(tokens, factors)) or 1
+        scale = lp["budget_tokens"] / weighted
+        copies = []
+        for doc_id, f in zip(train["id"].to_list(), factors):
+            want = f * scale
+            whole = int(want)
+            # seeded by the document only: the same budget gives the same mixture under any plan hash,
+            # so an unchanged allocation reproduces the same proxy score and the loop settles
+            copies.append(whole + (1 if _unit(f"copy:{doc_id}") < want - whole else 0))
+        train = train.with_columns(pl.Series("copies", copies, dtype=pl.Int64)).filter(pl.col("copies") > 0)
+        expanded = train.with_columns(pl.int_ranges(0, pl.col("copies")).alias("copy")).explode("copy")
+        order = [xxhash.xxh64_intdigest(f"{plan_hash}:{i}:{c}".encode()) for i, c in zip(expanded["id"].to_list(), expanded["copy"].to_list())]
+        expanded = expanded.with_columns(pl.Series("order", order, dtype=pl.UInt64)).sort("order")
+        cols = [c for c in MIXTURE_COLUMNS if c in expanded.columns]
+        write_parquet(expanded.select(cols), staging / lang / "train.parquet")
+        valid = valid.with_columns(pl.lit(0, dtype=pl.Int64).alias("copy"))
+        write_parquet(valid.select([c for c in MIXTURE_COLUMNS if c in valid.columns]), staging / lang / "validation.parquet")
+        train_tokens = sum(t * c for t, c in zip(tokens, copies))
+        langs[lang] = {
+            "train_rows": expanded.height, "train_docs": train.height, "validation_docs": valid.height,
+            "train_tokens": train_tokens, "budget_tokens": lp["budget_tokens"],
+            "epochs": round(train_tokens / max(1, sum(tokens)), 3), "contaminated_dropped": contaminated,
+        }
+    manifest = {"plan_hash": plan_hash, "languages": langs, "decontamination": {
+        "heldout_texts": contamination.count if contamination else 0, "ngram_words": contamination.n_words if contamination else None}}
+    write_json(manifest, staging / "manifest.json")
+    final = out_root / plan_hash
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(staging, final)
+    link, tmp = out_root / "current", out_root / ".current.tmp"
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    os.symlink(plan_hash, tmp)
+    os.replace(tmp, link)
+    manifest["path"] = str(final)
+    return manifest
