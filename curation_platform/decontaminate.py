@@ -23,8 +23,8 @@ def _grams(text: str, n_words: int, n_chars: int) -> set[int]:
     ws = words(text)
     n = _n_for(ws, n_words, n_chars)
     if len(ws) < n:
-        return {xxhash.xxh64_intdigest("\x1f".join(ws))} if ws else set()
-    return {xxhash.xxh64_intdigest("\x1f".join(ws[i : i + n])) for i in range(len(ws) - n + 1)}
+        return {xxhash.xxh64_intdigest("\x1f".join(ws).encode())} if ws else set()
+    return {xxhash.xxh64_intdigest("\x1f".join(ws[i : i + n]).encode()) for i in range(len(ws) - n + 1)}
 
 
 class ContaminationIndex:
