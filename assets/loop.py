@@ -94,5 +94,5 @@ def proxy_eval(context: AssetExecutionContext, curation: CurationResource) -> Ma
     context.log.info(f"proxy results for {len(rows)} languages -> {path}")
     return MaterializeResult(metadata={
         "results_file": str(path), "languages": len(rows),
-        "bits_per_char": MetadataValue.md(plots.markdown_table(rows, ["language", "score", "heldout", "train_chars", "eval_texts"])) if rows else "none",
+        "results": MetadataValue.md(plots.markdown_table(rows, ["language", "level", "metric", "score", "train_chars"])) if rows else "none",
     })

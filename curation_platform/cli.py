@@ -133,7 +133,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print("\ndropped: " + ", ".join(f"{k}={v}" for k, v in sorted(reasons.items(), key=lambda kv: -kv[1])))
     plan = result.get("plan")
     if plan:
-        bpc = {r["language"]: r["score"] for r in result.get("proxy", [])}
+        bpc = {r["language"]: r["score"] for r in result.get("proxy", []) if r["metric"] == "bpc"}
         built = sum(1 for r in result.get("loop_rounds", []) if r["mixture_built"])
         print(f"\nevaluation loop: {built} mixture build(s), settled on plan {plan['plan_hash']} ({len(plan['requests'])} data requests)\n")
         print(f"{'language':<10} {'weight':>8} {'boost':>6} {'epochs':>7} {'proxy bpc':>10}")

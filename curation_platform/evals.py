@@ -21,7 +21,7 @@ LEVELS = ("basic", "domain", "culture")
 EVAL_SUFFIXES = (".json", ".jsonl", ".csv")
 SIMPLE_FIELDS = ("language", "level", "domain", "metric", "score")
 # Metrics where lower is better, when a file does not say.
-LOWER_IS_BETTER = {"bpc", "bits_per_byte", "byte_perplexity", "word_perplexity", "perplexity", "ter", "taboo_rate", "loss"}
+LOWER_IS_BETTER = {"bpc", "bits_per_byte", "byte_perplexity", "word_perplexity", "perplexity", "ter", "taboo_rate", "taboo_per_1k", "loss"}
 
 EVAL_SCHEMA = {
     "file": pl.String, "file_hash": pl.String, "record": pl.String, "task": pl.String,

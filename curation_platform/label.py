@@ -55,7 +55,7 @@ def label_frame(df: pl.DataFrame, cfg: dict, identifier: LanguageIdentifier | No
                 in_top = dict((code.split("_")[0], p) for code, p in pred.top)
                 if hint3 in in_top or hint3 not in known:
                     lang, score, from_hint = f"{hint3}_{pred.script}", in_top.get(hint3, score), 1.0
-            sig = quality_signals(text, stop=stop_words(lang) if lang != UND else frozenset())
+            sig = quality_signals(text, stop=stop_words(lang) if lang != UND else frozenset(), lang=lang, lexicons=cfg.get("lexicons"))
             sig["lang_from_hint"] = from_hint
             keep, reason = decide(lang, score, sig, cfg.get("policy", {}))
             langs.append(lang)

@@ -19,6 +19,7 @@ from curation_platform.mixture import build_mixture
 from curation_platform.plan import plan_mixture, quality_gaps
 from curation_platform.settings import config_hash
 from curation_platform.storage import file_digest, write_json, write_text
+from curation_platform.words import words
 
 PLANS_DDL = """
 CREATE TABLE IF NOT EXISTS mixture_plans (
@@ -160,6 +161,28 @@ def build_training_mixture(release_dir: Path, plan: dict, cfg: dict, out_root: P
     return build_mixture(release_dir, plan, loop_cfg, out_root, contamination_index(loop_cfg.get("proxy", {})))
 
 
+def culture_rates(lang: str, texts: list[str], lexicons: dict, common: dict) -> list[dict]:
+    """Data-side culture signals: lexicon hits per 1,000 words of the mixture (polite
+    register present; taboo words absent), only for languages that have a lexicon."""
+    from curation_platform.lexicons import lexicon_hits
+
+    n_words, hits = 0, {"taboo_hits": 0.0, "honorific_hits": 0.0}
+    have = set()
+    for text in texts:
+        ws = words(text)
+        n_words += len(ws)
+        for k, v in lexicon_hits(text, ws, lang, lexicons).items():
+            if v is not None:
+                have.add(k)
+                hits[k] += v
+    rows = []
+    for kind, metric, hib in (("honorific_hits", "honorific_per_1k", True), ("taboo_hits", "taboo_per_1k", False)):
+        if kind in have and n_words:
+            rows.append({"language": lang, "level": "culture", "domain": kind.split("_")[0], "metric": metric,
+                         "score": round(1000 * hits[kind] / n_words, 4), "higher_is_better": hib, **common})
+    return rows
+
+
 def run_proxy(mixture_dir: Path, cfg: dict, eval_inbox: Path) -> tuple[list[dict], Path | None]:
     """Train a char n-gram LM per language on the mixture, score bits/char on held-out
     text (configured folder, else the mixture's validation split), and write the results
@@ -182,9 +205,10 @@ def run_proxy(mixture_dir: Path, cfg: dict, eval_inbox: Path) -> tuple[list[dict
         if not eval_texts or not items:
             continue
         bpc = CharNgramLM(order).fit(items).bits_per_char(eval_texts)
+        common = {"model": f"proxy-charlm{order}", "run_id": manifest["plan_hash"], "train_chars": used}
         rows.append({"language": lang, "level": "basic", "domain": "general", "metric": "bpc", "score": round(bpc, 4),
-                     "higher_is_better": False, "model": f"proxy-charlm{order}", "run_id": manifest["plan_hash"],
-                     "heldout": "configured" if held.get(lang) else "mixture-validation", "train_chars": used, "eval_texts": len(eval_texts)})
+                     "higher_is_better": False, "heldout": "configured" if held.get(lang) else "mixture-validation", "eval_texts": len(eval_texts), **common})
+        rows += culture_rates(lang, [t for t, _ in items], cfg.get("lexicons", {}), common)
     if not rows:
         return rows, None
     out = eval_inbox / f"proxy-{manifest['plan_hash']}.jsonl"

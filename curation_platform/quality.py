@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Callable
 
+from curation_platform.lexicons import lexicon_hits
 from curation_platform.words import words as default_words
 
 _TERMINAL = tuple(".!?\"'”’)»:;…。！？।॥။។៕።")
@@ -61,7 +62,8 @@ def _dup_ngram_char_frac(ws: list[str], n: int, lens: list[int], total: int) -> 
     return sum(length for length, c in zip(lens, covered) if c) / total
 
 
-def quality_signals(text: str, *, stop: frozenset[str] = frozenset(), words: Callable[[str], list[str]] = default_words) -> dict[str, float | None]:
+def quality_signals(text: str, *, stop: frozenset[str] = frozenset(), words: Callable[[str], list[str]] = default_words,
+                    lang: str = "", lexicons: dict | None = None) -> dict[str, float | None]:
     """All heuristic signals for one document, as plain floats (None = not measurable)."""
     ws = words(text)
     n_words = len(ws)
@@ -96,6 +98,7 @@ def quality_signals(text: str, *, stop: frozenset[str] = frozenset(), words: Cal
         "stop_words": float(stop_hits) if stop_hits is not None else None,
         "stop_word_ratio": (stop_hits / n_words if n_words else 0.0) if stop_hits is not None else None,
     }
+    sig.update(lexicon_hits(text, ws, lang, lexicons or {}))
     return sig
 
 

@@ -113,7 +113,7 @@ def test_eval_sensor_dedups_by_content_and_quarantines_bad_files(looped):
 
 def test_more_javanese_text_improves_its_proxy_bits_per_char(looped, flores, data_dir):
     root, result = looped
-    before = {r["language"]: r["score"] for r in result["proxy"]}["jav_Latn"]
+    before = {r["language"]: r["score"] for r in result["proxy"] if r["metric"] == "bpc"}["jav_Latn"]
     lines = flores("jav_Latn")[:506]  # training side of FLORES; 507-1012 is held out
     docs = [{"url": f"https://jv.example/{i}", "text": "\n".join(lines[i : i + 8])} for i in range(0, 504, 8)]
     udhr = [p for p in (data_dir / "udhr/utf8/jav.txt").read_text("utf-8").split("\n") if p.strip()]
@@ -133,7 +133,10 @@ def test_more_javanese_text_improves_its_proxy_bits_per_char(looped, flores, dat
         assert defs.resolve_job_def("build_mixture").execute_in_process(instance=instance, tags=tick.run_requests[0].tags).success
         run_loop(root, instance, defs, log=lambda m: None)
     plan = json.loads((root / "loop/plans/latest.json").read_text())
-    after = {r["language"]: r["score"] for r in (json.loads(ln) for ln in (root / "eval" / f"proxy-{plan['plan_hash']}.jsonl").read_text().splitlines())}["jav_Latn"]
+    proxy = [json.loads(ln) for ln in (root / "eval" / f"proxy-{plan['plan_hash']}.jsonl").read_text().splitlines()]
+    after = {r["language"]: r["score"] for r in proxy if r["metric"] == "bpc"}["jav_Latn"]
+    culture = {r["language"]: r["score"] for r in proxy if r["metric"] == "honorific_per_1k"}
+    assert "jav_Latn" in culture and "eng_Latn" not in culture  # only languages with a lexicon
     manifest = json.loads((root / "mixture/current/manifest.json").read_text())
     print(f"\njav_Latn proxy bits/char on FLORES devtest 507-1012: before {before:.3f} ({result['plan']['languages']['jav_Latn']['available_tokens']} tokens)"
           f" -> after {after:.3f} ({plan['languages']['jav_Latn']['available_tokens']} tokens); contaminated docs dropped: {manifest['languages']['jav_Latn']['contaminated_dropped']}")

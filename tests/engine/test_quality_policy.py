@@ -63,3 +63,14 @@ def test_per_language_and_per_script_overrides_resolve():
     assert language_policy(cfg, "sun_Latn")["min_lang_score"] == 0.25
     assert language_policy(cfg, "tha_Thai")["min_lines_end_punct_ratio"] is None
     assert language_policy(cfg, "eng_Latn")["min_words"] == 50
+
+
+def test_lexicon_hits_are_labels_for_spaced_and_unspaced_scripts():
+    lex = load_config()["lexicons"]
+    jav = quality_signals("Sugeng enjing, panjenengan sampun dhahar?", lang="jav_Latn", lexicons=lex)
+    assert jav["honorific_hits"] == 4 and jav["taboo_hits"] is None  # no taboo list shipped
+    thai = quality_signals("สวัสดีครับ ท่านสบายดีไหมครับ", lang="tha_Thai", lexicons=lex)
+    assert thai["honorific_hits"] == 3
+    assert quality_signals("plain text", lang="eng_Latn", lexicons=lex)["honorific_hits"] is None
+    custom = {"taboo": {"ind_Latn": ["anjing"]}}
+    assert quality_signals("Dasar anjing! anjingnya lucu.", lang="ind_Latn", lexicons=custom)["taboo_hits"] == 1  # whole tokens only
