@@ -26,7 +26,7 @@ from dagster import (
 
 from curation_platform.assets.partitions import web_crawl_shards
 from curation_platform.evals import EVAL_SUFFIXES, EvalFileError, parse_eval_file
-from curation_platform.loop import quarantine_eval_file
+from curation_platform.loop import ingested_registry, quarantine_eval_file
 from curation_platform.readers import shard_format
 from curation_platform.resources import CurationResource
 from curation_platform.storage import file_digest, safe_key
@@ -131,7 +131,10 @@ def eval_inbox_sensor(context: SensorEvaluationContext, curation: CurationResour
     cursor = json.loads(context.cursor) if context.cursor else {}
     new, _, state = scan_inbox(layout.eval_inbox, cursor, lambda p: p.name.lower().endswith(EVAL_SUFFIXES))
     requests, bad = [], []
+    done = ingested_registry(layout.loop_dir)
     for _, path, digest in new:
+        if digest in done:
+            continue  # already in the history (e.g. a fresh sensor cursor after `curate demo`)
         try:
             parse_eval_file(path, cfg["loop"]["eval_tasks"], digest)
         except EvalFileError as exc:

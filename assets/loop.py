@@ -25,7 +25,7 @@ def eval_results(context: AssetExecutionContext, config: EvalResultsConfig, cura
     layout, cfg = curation.layout, curation.config()
     with duckdb.get_connection() as con:
         files = [layout.eval_inbox / f for f in config.files] if config.files else loop.pending_eval_files(con, layout.eval_inbox)
-        stats = loop.ingest_eval_files(con, files, cfg["loop"]["eval_tasks"], layout.quarantine("eval"))
+        stats = loop.ingest_eval_files(con, files, cfg["loop"]["eval_tasks"], layout.quarantine("eval"), layout.loop_dir)
         total = con.execute("SELECT count(*) FROM eval_results").fetchall()[0][0]
     for err in stats["errors"]:
         context.log.warning(f"quarantined: {err}")

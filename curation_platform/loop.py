@@ -53,9 +53,21 @@ def pending_eval_files(con, inbox: Path) -> list[Path]:
     return [p for p in files if file_digest(p) not in done]
 
 
-def ingest_eval_files(con, files: list[Path], task_table: list[dict], quarantine_dir: Path) -> dict:
+def ingested_registry(loop_dir: Path) -> dict[str, str]:
+    """{content hash: file name} of every eval file in the history: lets the sensor skip
+    files already ingested without opening the DuckDB file (which may have a writer)."""
+    path = loop_dir / "eval_ingested.json"
+    return json.loads(path.read_text("utf-8")) if path.is_file() else {}
+
+
+def _register(loop_dir: Path, entries: dict[str, str]) -> None:
+    if entries:
+        write_json({**ingested_registry(loop_dir), **entries}, loop_dir / "eval_ingested.json")
+
+
+def ingest_eval_files(con, files: list[Path], task_table: list[dict], quarantine_dir: Path, loop_dir: Path | None = None) -> dict:
     """Append every readable file to the history; quarantine the unreadable ones."""
-    added, errors, per_file = 0, [], {}
+    added, errors, per_file, registered = 0, [], {}, {}
     for path in files:
         if not path.is_file():
             continue
@@ -68,6 +80,9 @@ def ingest_eval_files(con, files: list[Path], task_table: list[dict], quarantine
         n = append_results(con, df)
         per_file[path.name] = n
         added += n
+        registered[df["file_hash"][0]] = path.name
+    if loop_dir is not None:
+        _register(loop_dir, registered)
     return {"rows_added": added, "files": per_file, "errors": errors}
 
 

@@ -95,16 +95,17 @@ def test_eval_sensor_dedups_by_content_and_quarantines_bad_files(looped):
         (eval_dir / "broken.json").write_text('{"results": {"xnli_th": {"acc,none": 0.4}')
         (eval_dir / "new.csv").write_text("language,level,domain,metric,score\nsu,domain,agriculture,acc,0.51\n")
         tick = sensor.evaluate_tick(build_sensor_context(instance=instance, resources=res, cursor=cursor))
-        keys = sorted(r.run_key for r in tick.run_requests)
-        assert keys == sorted([f"eval:{file_digest(eval_dir / 'lm-eval-demo.json')}", f"eval:{file_digest(eval_dir / 'new.csv')}"])
-        # the copy has the same run key as the original: the daemon never runs it twice
+        # the copy's content is already in the history: no run; the new CSV: one run keyed by its hash
+        assert [r.run_key for r in tick.run_requests] == [f"eval:{file_digest(eval_dir / 'new.csv')}"]
         assert not (eval_dir / "broken.json").exists()
         err = (root / "quarantine" / "eval" / "broken.json.error.txt").read_text()
         assert "broken.json" in err and "line 1" in err
-        # Executing the duplicate adds nothing to the history; the new file adds its row.
+        # Executing the new file adds its row; forcing the copy through adds nothing (same hash).
         job = defs.resolve_job_def("replan")
         for req in tick.run_requests:
             assert job.execute_in_process(instance=instance, run_config=req.run_config, tags=req.tags).success
+        forced = {"ops": {"eval_results": {"config": {"files": ["same-content.json"]}}}}
+        assert job.execute_in_process(instance=instance, run_config=forced).success
     con = _con(root)
     assert con.execute("SELECT count(*) FROM eval_results WHERE file = 'same-content.json'").fetchall()[0][0] == 0
     assert con.execute("SELECT count(*) FROM eval_results WHERE file = 'new.csv'").fetchall()[0][0] == 1
