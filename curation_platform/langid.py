@@ -28,7 +28,7 @@ _FLORES_LANG = {
     "sq": "als", "yi": "ydd", "no": "nob", "ku": "kmr", "gn": "grn", "om": "gaz", "mg": "plt",
     "als": "gsw", "bh": "bho", "sh": "hbs", "nah": "nah", "wuu": "wuu", "yue": "yue",
     "lrc": "lrc", "eml": "egl", "bat-smg": "sgs", "zh-yue": "yue", "fiu-vro": "vro",
-    "tl": "tgl", "jv": "jav", "su": "sun", "km": "khm", "lo": "lao", "my": "mya",
+    "tl": "tgl", "fil": "tgl", "msa": "zsm", "swa": "swh", "jv": "jav", "su": "sun", "km": "khm", "lo": "lao", "my": "mya",
 }
 _FLORES_CODE = re.compile(r"^[a-z]{3}_[A-Z][a-z]{3}$")
 
