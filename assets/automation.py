@@ -24,7 +24,8 @@ from dagster import (
     sensor,
 )
 
-from curation_platform.assets.partitions import web_crawl_shards
+from curation_platform.assets.partitions import parallel_corpora, web_crawl_shards
+from curation_platform.bitext_readers import BITEXT_SUFFIXES, moses_siblings
 from curation_platform.evals import EVAL_SUFFIXES, EvalFileError, parse_eval_file
 from curation_platform.loop import ingested_registry, quarantine_eval_file
 from curation_platform.readers import shard_format
@@ -189,3 +190,43 @@ def loop_failure_sensor(context: RunFailureSensorContext):
 def weekly_replan_schedule(context: ScheduleEvaluationContext):
     """Weekly re-plan (and, through plan_change_sensor, mixture rebuild if the plan changed)."""
     return RunRequest(run_key=f"replan:{context.scheduled_execution_time.date().isoformat()}")
+
+
+parallel_job = define_asset_job(
+    "ingest_parallel", selection=AssetSelection.assets("parallel", "parallel_label"), partitions_def=parallel_corpora,
+    description="Parse and label one parallel corpus.",
+)
+parallel_release_job = define_asset_job(
+    "build_parallel_release", selection=AssetSelection.assets("parallel_dedup", "parallel_construct"),
+    description="Deduplicate all parallel corpora and build the per-pair release.",
+)
+
+
+def _parallel_file(path: Path) -> bool:
+    return path.name.lower().endswith(BITEXT_SUFFIXES) or moses_siblings(path) is not None
+
+
+@sensor(job=parallel_job, minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING)
+def parallel_inbox_sensor(context: SensorEvaluationContext, curation: CurationResource):
+    """A partition and an ingest run per new parallel corpus (run_key = content hash); a Moses
+    file waits until its sibling arrives (both files form one partition)."""
+    from curation_platform.assets.parallel import corpus_key
+
+    cursor = json.loads(context.cursor) if context.cursor else {}
+    new, unsupported, state = scan_inbox(curation.layout.inbox("parallel"), cursor, _parallel_file)
+    for name in unsupported:
+        state.pop(name, None)  # maybe the first half of a Moses pair: look again next tick
+    if not new:
+        context.update_cursor(json.dumps(state, sort_keys=True))
+        return SkipReason(f"no new corpora; waiting for/ignoring: {', '.join(unsupported)}" if unsupported else "no new corpora")
+    requests: dict[str, RunRequest] = {}
+    for _, path, digest in new:
+        key = corpus_key(path)
+        prev = requests.get(key)
+        run_key = f"{key}:{digest}" if prev is None else f"{prev.run_key}+{digest}"
+        requests[key] = RunRequest(run_key=run_key, partition_key=key, tags={"corpus_file": path.name})
+    known = set(context.instance.get_dynamic_partitions(parallel_corpora.name))
+    add = sorted(set(requests) - known)
+    return SensorResult(run_requests=list(requests.values()),
+                        dynamic_partitions_requests=[parallel_corpora.build_add_request(add)] if add else [],
+                        cursor=json.dumps(state, sort_keys=True))

