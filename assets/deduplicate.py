@@ -22,15 +22,19 @@ def deduplicate(context: AssetExecutionContext, curation: CurationResource, duck
     """One survivor per duplicate cluster (cluster_id, dup_count); only policy-kept rows compete."""
     layout, cfg = curation.layout, curation.config()
     files = sorted(layout.stage_dir("web_crawl", "labelled").glob("*.parquet"))
-    context.log.info(f"deduplicating {len(files)} labelled shards")
-    stats = dedup_corpus(files, layout.dedup_file(), cfg)
+    # Kept parallel pairs join the index as reference texts (read when present, not a
+    # declared dependency: the web release must not wait for a parallel corpus).
+    refs = sorted(layout.stage_dir("parallel", "labelled").glob("*.parquet"))
+    context.log.info(f"deduplicating {len(files)} labelled shards against {len(refs)} parallel shards")
+    stats = dedup_corpus(files, layout.dedup_file(), cfg, reference_files=refs)
     report = check_one_survivor(pl.read_parquet(layout.dedup_file()))
     with duckdb.get_connection() as con:
         catalogue.record_stats(con, "deduplicate", "web_crawl", "all", stats["per_language"])
     return MaterializeResult(
         metadata={"path": str(layout.dedup_file()), "shards": len(files), "documents": stats["docs"],
                   "exact_duplicates": stats["exact_duplicates"], "near_duplicate_pairs": stats["verified_pairs"],
-                  "clusters": stats["clusters"], "removed": stats["removed"], "config_hash": stats["config_hash"],
+                  "clusters": stats["clusters"], "removed": stats["removed"],
+                  "parallel_reference_texts": stats["reference_texts"], "duplicates_of_parallel": stats["duplicates_of_reference"], "config_hash": stats["config_hash"],
                   "per_language": language_table(stats["per_language"]),
                   "cluster_sizes": chart(plots.histogram(stats["cluster_sizes"], "Duplicate cluster sizes", "documents per cluster"), "cluster sizes")},
         check_results=[check_result("one_survivor_per_cluster", report), schema_check(layout.dedup_file(), DEDUP_COLUMNS)],

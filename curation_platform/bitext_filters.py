@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from difflib import SequenceMatcher
 
 import polars as pl
@@ -53,6 +54,18 @@ def _digits(text: str) -> list[str]:
     return sorted(re.sub(r"[.,]", "", d) for d in _DIGITS.findall(unicodedata.normalize("NFKC", text)))
 
 
+def _numbers_disagree(d_s: list[str], d_t: list[str]) -> bool:
+    """True when the numbers of the two sides cannot be the same facts. A small number
+    (<= 31) found on one side only is tolerated when the other side has no unmatched
+    number: translators spell out "ten years" or turn "June" into "tháng 6"; a number
+    that changed ("650" -> "651") leaves an unmatched number on both sides."""
+    cs, ct = Counter(d_s), Counter(d_t)
+    only_s, only_t = cs - ct, ct - cs
+    if only_s and only_t:
+        return True
+    return any(len(n) > 2 or int(n) > 31 for n in (only_s or only_t))
+
+
 def pair_signals(src: str, tgt: str, src_lang: str, tgt_lang: str) -> dict[str, float | None]:
     """All rule signals of one pair (language id is added separately, in batches)."""
     ws, wt = words(src), words(tgt)
@@ -71,7 +84,7 @@ def pair_signals(src: str, tgt: str, src_lang: str, tgt_lang: str) -> dict[str, 
         "src_special_ratio": round(_special_ratio(src), 4), "tgt_special_ratio": round(_special_ratio(tgt), 4),
         "src_digit_ratio": round(sum(c.isdigit() for c in src) / len(src), 4) if src else 0.0,
         "tgt_digit_ratio": round(sum(c.isdigit() for c in tgt) / len(tgt), 4) if tgt else 0.0,
-        "digit_mismatch": float(d_s != d_t),
+        "digit_mismatch": float(_numbers_disagree(d_s, d_t)),
         "punct_mismatch": float(any((m in src) != (m in tgt) for m in _PUNCT_MARKS) and not (any(m in src for m in _PUNCT_MARKS) and any(m in tgt for m in _PUNCT_MARKS))),
         "url_mismatch": float(len(_URL.findall(src)) != len(_URL.findall(tgt))),
         "email_mismatch": float(sorted(_EMAIL.findall(src)) != sorted(_EMAIL.findall(tgt))),

@@ -141,10 +141,12 @@ def deduplicate(df: pl.DataFrame, cfg: MinHashConfig) -> tuple[pl.DataFrame, dic
     """Cluster documents of a frame with `id`, `text`.
 
     Returns `id`, `cluster_id`, `dup_count`, `keep`, `dup_type` in input order. One
-    survivor per cluster: the longest text (most complete copy), ties by id; the
-    cluster id is the survivor's id, so it is stable across reruns."""
+    survivor per cluster: the highest `priority` (optional column; reference texts such
+    as parallel sides win over web copies), then the longest text (most complete copy),
+    ties by id; the cluster id is the survivor's id, so it is stable across reruns."""
     ids = df["id"].to_list()
     texts = [t or "" for t in df["text"].to_list()]
+    prio = df["priority"].to_list() if "priority" in df.columns else [0] * len(ids)
     n = len(ids)
     exact = [normalized_hash(t) for t in texts]
     rep_of_hash: dict[int, int] = {}
@@ -163,7 +165,7 @@ def deduplicate(df: pl.DataFrame, cfg: MinHashConfig) -> tuple[pl.DataFrame, dic
         members.setdefault(c, []).append(i)
     cluster_id, dup_count, keep, dup_type = [""] * n, [0] * n, [False] * n, [""] * n
     for group in members.values():
-        survivor = min(group, key=lambda i: (-len(texts[i]), ids[i]))
+        survivor = min(group, key=lambda i: (-prio[i], -len(texts[i]), ids[i]))
         distinct = len({exact[i] for i in group})
         for i in group:
             cluster_id[i] = ids[survivor]

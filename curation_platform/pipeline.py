@@ -77,12 +77,34 @@ def scan_labelled(files: Iterable[str | Path]) -> pl.LazyFrame:
     return pl.scan_parquet(files, missing_columns="insert", extra_columns="ignore") if len(files) > 1 else pl.scan_parquet(files[0])
 
 
-def dedup_corpus(labelled_files: list[str | Path], out_file: str | Path, cfg: dict) -> dict:
-    """Exact + MinHash dedup across every labelled shard; only policy-kept rows compete."""
+def reference_sides(parallel_files: Iterable[str | Path]) -> pl.DataFrame:
+    """Both sides of every policy-kept parallel pair as monolingual reference texts
+    (`<pair_id>:src` / `:tgt`), so a web document that repeats a sentence already in
+    the parallel corpus is not counted a second time."""
+    frames = []
+    for f in parallel_files:
+        df = pl.read_parquet(f, columns=["pair_id", "src_text", "tgt_text", "src_lang", "tgt_lang", "keep"]).filter(pl.col("keep"))
+        for side in ("src", "tgt"):
+            frames.append(df.select((pl.col("pair_id") + f":{side}").alias("id"), pl.col(f"{side}_text").alias("text"), pl.col(f"{side}_lang").alias("lang")))
+    if not frames:
+        return pl.DataFrame(schema={"id": pl.String, "text": pl.String, "lang": pl.String})
+    return pl.concat(frames).unique(subset="id", keep="first", maintain_order=True)
+
+
+def dedup_corpus(labelled_files: list[str | Path], out_file: str | Path, cfg: dict, reference_files: Iterable[str | Path] = ()) -> dict:
+    """Exact + MinHash dedup across every labelled shard; only policy-kept rows compete.
+    `reference_files` (labelled parallel shards) join the index with priority: their
+    sides always survive, and the output lists only this corpus's documents."""
     kept = scan_labelled(labelled_files).filter(pl.col("keep")).select("id", "text", "lang").collect()
     # The same document in two shards (same id) counts once.
     kept = kept.unique(subset="id", keep="first", maintain_order=True)
-    out, stats = deduplicate(kept, MinHashConfig.from_dict(cfg.get("dedup")))
+    refs = reference_sides(reference_files)
+    index = pl.concat([kept.with_columns(pl.lit(0).alias("priority")), refs.with_columns(pl.lit(1).alias("priority"))])
+    out, stats = deduplicate(index, MinHashConfig.from_dict(cfg.get("dedup")))
+    out = out.head(kept.height)
+    ref_ids = set(refs["id"].to_list())
+    stats.update({"docs": kept.height, "removed": int((~out["keep"]).sum()), "reference_texts": refs.height,
+                  "duplicates_of_reference": sum(1 for c, k in zip(out["cluster_id"].to_list(), out["keep"].to_list()) if not k and c in ref_ids)})
     out = out.join(kept.select("id", "lang"), on="id", how="left")
     write_parquet(out, out_file)
     sizes = out.filter(pl.col("dup_count") > 1).group_by("cluster_id").agg(pl.len().alias("size"))["size"].to_list()

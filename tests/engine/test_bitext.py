@@ -101,3 +101,16 @@ def test_pair_dedup_exact_near_and_one_to_many():
     reasons = dict(zip(out["pair_id"].to_list(), out["dedup_reason"].to_list()))
     assert reasons["p0"] is None and reasons["p1"] == "exact_pair" and reasons["p2"] == "exact_pair"  # punctuation-only change
     assert reasons["p6"] == "one_to_many" and [reasons[f"p{i}"] for i in (3, 4, 5)] == [None, None, None]
+
+
+def test_numbers_spelled_out_or_as_months_are_not_a_mismatch():
+    from curation_platform.bitext_filters import pair_signals
+
+    def mismatch(src: str, tgt: str) -> float:
+        return pair_signals(src, tgt, "eng_Latn", "ind_Latn")["digit_mismatch"]
+
+    assert mismatch("for ten years", "selama 10 tahun") == 0.0
+    assert mismatch("In June, 650 pigs", "Pada bulan 6, 650 babi") == 0.0
+    assert mismatch("It costs 1,250 dollars", "Harganya 1.250 dolar") == 0.0
+    assert mismatch("a 650 pound pig", "babi 651 pon") == 1.0
+    assert mismatch("a pig", "babi 2024 pon") == 1.0

@@ -62,3 +62,24 @@ def test_dedup_is_deterministic_and_order_independent(flores):
     a, _ = deduplicate(df, MinHashConfig())
     b, _ = deduplicate(df.reverse(), MinHashConfig())
     assert a.sort("id").equals(b.sort("id"))
+
+
+def test_parallel_sides_feed_the_monolingual_index(tmp_path):
+    """A web document repeating a kept parallel sentence is dropped in favour of the
+    parallel side; a dropped pair is no reference; unrelated documents stay."""
+    from curation_platform.pipeline import dedup_corpus
+    from curation_platform.settings import load_config
+
+    sent = "Pemerintah daerah mengumumkan bahwa jalan utama akan ditutup selama tiga hari untuk perbaikan."
+    other = "Para petani di desa itu mulai menanam padi setelah hujan pertama turun pada bulan November lalu."
+    web = pl.DataFrame({"id": ["w1", "w2", "w3"], "text": [sent, other, sent.upper()], "lang": ["ind_Latn"] * 3, "keep": [True] * 3})
+    web.write_parquet(tmp_path / "web.parquet")
+    par = pl.DataFrame({"pair_id": ["p1", "p2"], "src_text": ["The road will be closed.", "Farmers plant rice."],
+                        "tgt_text": [sent, other], "src_lang": ["eng_Latn"] * 2, "tgt_lang": ["ind_Latn"] * 2, "keep": [True, False]})
+    par.write_parquet(tmp_path / "par.parquet")
+    stats = dedup_corpus([tmp_path / "web.parquet"], tmp_path / "dd.parquet", load_config(), reference_files=[tmp_path / "par.parquet"])
+    out = pl.read_parquet(tmp_path / "dd.parquet")
+    assert out["id"].to_list() == ["w1", "w2", "w3"]
+    assert out["keep"].to_list() == [False, True, False]
+    assert out["cluster_id"].to_list()[0] == "p1:tgt"
+    assert stats["reference_texts"] == 2 and stats["duplicates_of_reference"] == 2 and stats["removed"] == 2
