@@ -29,7 +29,7 @@ from curation_platform.bitext_readers import BITEXT_SUFFIXES, moses_siblings
 from curation_platform.evals import EVAL_SUFFIXES, EvalFileError, parse_eval_file
 from curation_platform.loop import ingested_registry, quarantine_eval_file
 from curation_platform.readers import shard_format
-from curation_platform.resources import CurationResource
+from curation_platform.resources import CurationResource, LLMResource
 from curation_platform.storage import file_digest, safe_key
 
 ingest_job = define_asset_job(
@@ -161,18 +161,52 @@ def _latest_metadata(instance, key: str, field: str):
     return value.value if value is not None else None
 
 
+synthetic_job = define_asset_job(
+    "generate_synthetic",
+    selection=AssetSelection.assets("synthetic", "synthetic_label", "synthetic_dedup", "synthetic_release", "training_mixture", "proxy_eval"),
+    description="Generate for the plan's synthetic requests, gate, dedup, release; then rebuild the mixture and re-evaluate.",
+)
+
+
+def _synthetic_pending(context: SensorEvaluationContext, asset_event: EventLogEntry, llm: LLMResource, curation: CurationResource) -> bool:
+    """The plan asks for synthetic data, an LLM is configured, and no batch exists for this plan yet."""
+    md = asset_event.asset_materialization.metadata
+    wanted = md["synthetic_requests"].value if "synthetic_requests" in md else 0
+    if not wanted or llm.settings(curation.config()) is None:
+        return False
+    return _latest_metadata(context.instance, "synthetic", "plan_hash") != md["plan_hash"].value
+
+
+@asset_sensor(asset_key=AssetKey("mixture_plan"), job=synthetic_job, default_status=DefaultSensorStatus.RUNNING)
+def synthetic_request_sensor(context: SensorEvaluationContext, asset_event: EventLogEntry, llm: LLMResource, curation: CurationResource):
+    """A new plan with synthetic data requests launches generation for it (run_key = plan
+    hash, so a plan is generated for once); without an LLM endpoint it says so and waits."""
+    md = asset_event.asset_materialization.metadata
+    plan_hash = md["plan_hash"].value
+    wanted = md["synthetic_requests"].value if "synthetic_requests" in md else 0
+    if not wanted:
+        return SkipReason(f"plan {plan_hash} has no synthetic requests")
+    if llm.settings(curation.config()) is None:
+        return SkipReason(f"plan {plan_hash} has {wanted} synthetic requests but no LLM endpoint is configured (CURATION_LLM_URL)")
+    if not _synthetic_pending(context, asset_event, llm, curation):
+        return SkipReason(f"synthetic data for plan {plan_hash} already generated")
+    return RunRequest(run_key=f"synthetic:{plan_hash}", tags={"plan_hash": plan_hash})
+
+
 @asset_sensor(asset_key=AssetKey("mixture_plan"), job=mixture_job, default_status=DefaultSensorStatus.RUNNING)
-def plan_change_sensor(context: SensorEvaluationContext, asset_event: EventLogEntry):
+def plan_change_sensor(context: SensorEvaluationContext, asset_event: EventLogEntry, llm: LLMResource, curation: CurationResource):
     """Rebuild the mixture only when the plan hash differs from the one it was built from:
     an unchanged plan triggers nothing, which is what ends the loop."""
     plan_hash = asset_event.asset_materialization.metadata["plan_hash"].value
     built = _latest_metadata(context.instance, "training_mixture", "plan_hash")
     if built == plan_hash:
         return SkipReason(f"plan {plan_hash} unchanged: the mixture is already built from it")
+    if _synthetic_pending(context, asset_event, llm, curation):
+        return SkipReason(f"plan {plan_hash} has synthetic requests: generate_synthetic builds the mixture after them")
     return RunRequest(run_key=f"mixture:{plan_hash}", tags={"plan_hash": plan_hash})
 
 
-@run_failure_sensor(monitored_jobs=[replan_job, mixture_job], default_status=DefaultSensorStatus.RUNNING)
+@run_failure_sensor(monitored_jobs=[replan_job, mixture_job, synthetic_job], default_status=DefaultSensorStatus.RUNNING)
 def loop_failure_sensor(context: RunFailureSensorContext):
     """Reports failed loop runs: a log line and a row in <data root>/loop/failures.jsonl."""
     from curation_platform.resources import default_data_root

@@ -20,6 +20,8 @@ from curation_platform.assets.automation import (
     plan_change_sensor,
     release_job,
     replan_job,
+    synthetic_job,
+    synthetic_request_sensor,
     web_crawl_inbox_sensor,
     weekly_replan_schedule,
 )
@@ -29,8 +31,9 @@ from curation_platform.assets.label import label
 from curation_platform.assets.loop import eval_results, mixture_plan, proxy_eval, quality_gaps, training_mixture
 from curation_platform.assets.parallel import parallel, parallel_construct, parallel_dedup, parallel_label
 from curation_platform.assets.standardize import standardize
+from curation_platform.assets.synthetic import synthetic, synthetic_dedup, synthetic_label, synthetic_release
 from curation_platform.assets.web_crawl import web_crawl
-from curation_platform.resources import CurationResource, EmbeddingsResource, LangIdResource, default_data_root
+from curation_platform.resources import CurationResource, EmbeddingsResource, LangIdResource, LLMResource, default_data_root
 
 import os
 
@@ -39,15 +42,18 @@ def build_definitions(data_root: str | None = None, config_path: str | None = No
     root = data_root or default_data_root()
     return Definitions(
         assets=[web_crawl, standardize, label, deduplicate, construct, eval_results, quality_gaps, mixture_plan, training_mixture, proxy_eval,
-                parallel, parallel_label, parallel_dedup, parallel_construct],
-        jobs=[ingest_job, release_job, replan_job, mixture_job, parallel_job, parallel_release_job],
-        sensors=[web_crawl_inbox_sensor, eval_inbox_sensor, plan_change_sensor, loop_failure_sensor, parallel_inbox_sensor],
+                parallel, parallel_label, parallel_dedup, parallel_construct,
+                synthetic, synthetic_label, synthetic_dedup, synthetic_release],
+        jobs=[ingest_job, release_job, replan_job, mixture_job, parallel_job, parallel_release_job, synthetic_job],
+        sensors=[web_crawl_inbox_sensor, eval_inbox_sensor, plan_change_sensor, loop_failure_sensor, parallel_inbox_sensor,
+                 synthetic_request_sensor],
         schedules=[hourly_ingest_schedule, nightly_release_schedule, weekly_replan_schedule],
         resources={
             "curation": CurationResource(data_root=root, config_path=config_path or os.environ.get("CURATION_CONFIG")),
             "langid": LangIdResource(model_path=langid_model or os.environ.get("CURATION_LANGID_MODEL")),
             "duckdb": DuckDBResource(database=str(Path(root) / "catalogue.duckdb")),
             "embeddings": EmbeddingsResource(base_url=os.environ.get("CURATION_EMBEDDINGS_URL")),
+            "llm": LLMResource(base_url=os.environ.get("CURATION_LLM_URL"), model=os.environ.get("CURATION_LLM_MODEL")),
         },
     )
 

@@ -11,7 +11,7 @@ from dagster import DagsterInstance, build_sensor_context
 from curation_platform.assets.definitions import build_definitions
 from curation_platform.assets.partitions import web_crawl_shards
 from curation_platform.demo import write_demo_evals, write_demo_inbox
-from curation_platform.resources import CurationResource
+from curation_platform.resources import CurationResource, LLMResource
 from curation_platform.storage import Layout
 
 # Same content as the repository's dagster.yaml (a test keeps them equal), for installs
@@ -60,6 +60,12 @@ def ingest_inbox(root: Path, instance: DagsterInstance, defs, log: Callable[[str
     return keys
 
 
+def sensor_resources(root: Path) -> dict:
+    """What the loop's sensors need, as `dagster dev` would give them from the Definitions."""
+    return {"curation": CurationResource(data_root=str(root)),
+            "llm": LLMResource(base_url=os.environ.get("CURATION_LLM_URL"), model=os.environ.get("CURATION_LLM_MODEL"))}
+
+
 def run_loop(root: Path, instance: DagsterInstance, defs, log: Callable[[str], None] = print, max_rounds: int = 8) -> list[dict]:
     """Tick the loop's sensors and execute what they request until nothing is requested:
     eval inbox -> replan -> (plan changed?) -> mixture + proxy -> eval inbox -> ...
@@ -67,9 +73,11 @@ def run_loop(root: Path, instance: DagsterInstance, defs, log: Callable[[str], N
     Returns one entry per round with the plan hash and whether a mixture was built."""
     eval_sensor = defs.resolve_sensor_def("eval_inbox_sensor")
     plan_sensor = defs.resolve_sensor_def("plan_change_sensor")
-    resources = {"curation": CurationResource(data_root=str(root))}
+    synth_sensor = defs.resolve_sensor_def("synthetic_request_sensor")
+    resources = sensor_resources(root)
     eval_ctx = build_sensor_context(instance=instance, resources=resources, cursor=_load_cursor(root, "eval_inbox_sensor"))
-    plan_ctx = build_sensor_context(instance=instance, cursor=_load_cursor(root, "plan_change_sensor"))
+    plan_ctx = build_sensor_context(instance=instance, resources=resources, cursor=_load_cursor(root, "plan_change_sensor"))
+    synth_ctx = build_sensor_context(instance=instance, resources=resources, cursor=_load_cursor(root, "synthetic_request_sensor"))
     rounds = []
     for _ in range(max_rounds):
         tick = eval_sensor.evaluate_tick(eval_ctx)
@@ -83,8 +91,17 @@ def run_loop(root: Path, instance: DagsterInstance, defs, log: Callable[[str], N
             res = defs.resolve_job_def("replan").execute_in_process(instance=instance, run_config=req.run_config, tags=req.tags)
             if not res.success:
                 raise RuntimeError(f"replan for {req.tags['eval_file']} failed")
+        synth_tick = synth_sensor.evaluate_tick(synth_ctx)
+        synth_ctx = build_sensor_context(instance=instance, resources=resources, cursor=synth_tick.cursor or synth_ctx.cursor)
+        _save_cursor(root, "synthetic_request_sensor", synth_tick.cursor)
+        for req in synth_tick.run_requests:
+            log(f"generate synthetic data for plan {req.tags['plan_hash']}, rebuild the mixture ...")
+            res = defs.resolve_job_def("generate_synthetic").execute_in_process(instance=instance, tags=req.tags)
+            if not res.success:
+                raise RuntimeError("synthetic generation failed")
+            rounds.append({"plan_hash": req.tags["plan_hash"], "mixture_built": True, "synthetic": True})
         plan_tick = plan_sensor.evaluate_tick(plan_ctx)
-        plan_ctx = build_sensor_context(instance=instance, cursor=plan_tick.cursor or plan_ctx.cursor)
+        plan_ctx = build_sensor_context(instance=instance, resources=resources, cursor=plan_tick.cursor or plan_ctx.cursor)
         _save_cursor(root, "plan_change_sensor", plan_tick.cursor)
         if not plan_tick.run_requests:
             log(f"loop: {plan_tick.skip_message}")

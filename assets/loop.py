@@ -65,23 +65,26 @@ def mixture_plan(context: AssetExecutionContext, curation: CurationResource, duc
     reqs = pl.DataFrame([{**r, "seeds": ", ".join(r["seeds"])} for r in plan["requests"]]) if plan["requests"] else pl.DataFrame()
     return MaterializeResult(metadata={
         "plan_hash": plan["plan_hash"], "changed": changed, "epoch": plan["epoch"], "requests": len(plan["requests"]),
+        "synthetic_requests": sum(1 for r in plan["requests"] if r["kind"] == "synthetic" and r["tokens"] > 0),
         "languages": _md(langs, ["language", "available_tokens", "base_weight", "boost", "weight", "budget_tokens", "epochs", "shortfall_tokens"]) if langs.height else "none",
         "data_requests": _md(reqs) if reqs.height else MetadataValue.md("_no requests: every tracked score meets its target_"),
         "weights": chart(plots.bar_chart({k: v["weight"] for k, v in plan["languages"].items()}, "Mixture weight per language"), "weights"),
     })
 
 
-@asset(group_name="loop", kinds={"parquet"}, deps=[mixture_plan])
+@asset(group_name="loop", kinds={"parquet"}, deps=[mixture_plan, "synthetic_release"])
 def training_mixture(context: AssetExecutionContext, curation: CurationResource) -> MaterializeResult:
     """The plan materialized from the release: decontaminated, rehydrated train/validation shards."""
     layout, cfg = curation.layout, curation.config()
     plan = json.loads((layout.loop_dir / "plans" / "latest.json").read_text("utf-8"))
-    manifest = loop.build_training_mixture(layout.release_dir() / "current", plan, cfg, layout.mixture_dir)
+    manifest = loop.build_training_mixture(layout.release_dir() / "current", plan, cfg, layout.mixture_dir,
+                                           synthetic_dir=(layout.release_dir() / "synthetic" / "current").resolve())
     rows = [{"language": k, **v} for k, v in manifest["languages"].items()]
     context.log.info(f"mixture {plan['plan_hash']}: {sum(r['train_rows'] for r in rows)} training rows")
     return MaterializeResult(metadata={
         "plan_hash": plan["plan_hash"], "path": manifest["path"],
         "train_tokens": sum(r["train_tokens"] for r in rows), "contaminated_dropped": sum(r["contaminated_dropped"] for r in rows),
+        "synthetic_tokens": sum(r["synthetic_tokens"] for r in rows),
         "languages": MetadataValue.md(plots.markdown_table(rows)) if rows else "none",
     })
 

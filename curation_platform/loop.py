@@ -171,9 +171,12 @@ def contamination_index(proxy_cfg: dict) -> ContaminationIndex | None:
     return ContaminationIndex((t for texts in held.values() for t in texts), proxy_cfg.get("decontam_ngram_words", 8), proxy_cfg.get("decontam_ngram_chars", 24))
 
 
-def build_training_mixture(release_dir: Path, plan: dict, cfg: dict, out_root: Path) -> dict:
+def build_training_mixture(release_dir: Path, plan: dict, cfg: dict, out_root: Path, synthetic_dir: Path | None = None) -> dict:
     loop_cfg = cfg.get("loop", {})
-    return build_mixture(release_dir, plan, loop_cfg, out_root, contamination_index(loop_cfg.get("proxy", {})))
+    share = cfg.get("synthetic", {}).get("max_share", {})
+    share = {"default": {"share": share.get("default", 0.0)}, "languages": {k: {"share": v} for k, v in (share.get("languages") or {}).items()}}
+    return build_mixture(release_dir, plan, loop_cfg, out_root, contamination_index(loop_cfg.get("proxy", {})),
+                         synthetic_dir=synthetic_dir if synthetic_dir and synthetic_dir.exists() else None, synthetic_share=share)
 
 
 def culture_rates(lang: str, texts: list[str], lexicons: dict, common: dict) -> list[dict]:

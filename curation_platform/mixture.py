@@ -15,10 +15,11 @@ import xxhash
 
 from curation_platform.decontaminate import ContaminationIndex
 from curation_platform.plan import rehydration_factor
+from curation_platform.settings import language_policy
 from curation_platform.storage import swap_symlink, write_json, write_parquet
 from curation_platform.words import words
 
-MIXTURE_COLUMNS = ["id", "text", "lang", "source", "locator", "dup_count", "copy"]
+MIXTURE_COLUMNS = ["id", "text", "lang", "source", "locator", "dup_count", "copy", "synthetic"]
 
 
 def _unit(key: str) -> float:
@@ -29,9 +30,29 @@ def release_language_files(release_dir: Path, lang: str) -> list[Path]:
     return sorted((release_dir / lang).glob("*.parquet"))
 
 
+def synthetic_pick(synth: pl.DataFrame, budget_tokens: float) -> tuple[pl.DataFrame, int]:
+    """Synthetic documents in a fixed hash order, each at most once, until the token
+    budget is met: synthetic text is never repeated to fill a budget."""
+    if synth.height == 0 or budget_tokens <= 0:
+        return synth.head(0), 0
+    synth = synth.with_columns(pl.Series("_o", [_unit(f"synth:{i}") for i in synth["id"].to_list()])).sort("_o").drop("_o")
+    chosen, total = [], 0
+    for i, text in enumerate(synth["text"].to_list()):
+        if total >= budget_tokens:
+            break
+        chosen.append(i)
+        total += len(words(text))
+    return synth[chosen], total
+
+
 def build_mixture(release_dir: str | Path, plan: dict, loop_cfg: dict, out_root: str | Path,
-                  contamination: ContaminationIndex | None = None) -> dict:
-    """Write out_root/<plan_hash>/<lang>/{train,validation}.parquet + manifest.json; point `current` at it."""
+                  contamination: ContaminationIndex | None = None, synthetic_dir: str | Path | None = None,
+                  synthetic_share: dict | None = None) -> dict:
+    """Write out_root/<plan_hash>/<lang>/{train,validation}.parquet + manifest.json; point `current` at it.
+
+    Synthetic documents (`synthetic_dir/<lang>/synthetic.parquet`) fill at most the
+    language's `max_share` of its budget (`synthetic_share`: default / languages), are
+    decontaminated like real text, never repeated and never used for validation."""
     release_dir, out_root = Path(release_dir), Path(out_root)
     mcfg = loop_cfg.get("mixture", {})
     valid_fraction = float(mcfg.get("valid_fraction", 0.05))
@@ -46,11 +67,17 @@ def build_mixture(release_dir: str | Path, plan: dict, loop_cfg: dict, out_root:
         if not files or lp["budget_tokens"] <= 0:
             continue
         df = pl.concat([pl.read_parquet(f) for f in files], how="diagonal_relaxed").sort("id")
+        synth_file = Path(synthetic_dir) / lang / "synthetic.parquet" if synthetic_dir else None
+        synth = pl.read_parquet(synth_file).sort("id") if synth_file and synth_file.exists() else pl.DataFrame(schema={"id": pl.String, "text": pl.String})
         contaminated = 0
         if contamination is not None and contamination.grams:
             flags = [contamination.is_contaminated(t) for t in df["text"].to_list()]
-            contaminated = sum(flags)
-            df = df.filter(~pl.Series(flags))
+            sflags = [contamination.is_contaminated(t) for t in synth["text"].to_list()]
+            contaminated = sum(flags) + sum(sflags)
+            df, synth = df.filter(~pl.Series(flags, dtype=pl.Boolean)), synth.filter(~pl.Series(sflags, dtype=pl.Boolean))
+        cap = float(language_policy(synthetic_share or {}, lang).get("share", 0.0) or 0.0)
+        synth_docs, synth_tokens = synthetic_pick(synth, cap * lp["budget_tokens"])
+        real_budget = lp["budget_tokens"] - synth_tokens
         units = [_unit(f"valid:{i}") for i in df["id"].to_list()]
         is_valid = pl.Series([u < valid_fraction for u in units])
         min_valid = int(mcfg.get("min_validation_docs", 1))
@@ -62,7 +89,7 @@ def build_mixture(release_dir: str | Path, plan: dict, loop_cfg: dict, out_root:
         tokens = [len(words(t)) for t in train["text"].to_list()]
         factors = [rehydration_factor(int(d or 1), table) for d in train["dup_count"].to_list()] if "dup_count" in train.columns else [1.0] * train.height
         weighted = sum(t * f for t, f in zip(tokens, factors)) or 1
-        scale = lp["budget_tokens"] / weighted
+        scale = real_budget / weighted
         copies = []
         for doc_id, f in zip(train["id"].to_list(), factors):
             want = f * scale
@@ -73,16 +100,25 @@ def build_mixture(release_dir: str | Path, plan: dict, loop_cfg: dict, out_root:
         train = train.with_columns(pl.Series("copies", copies, dtype=pl.Int64)).filter(pl.col("copies") > 0)
         expanded = train.with_columns(pl.int_ranges(0, pl.col("copies")).alias("copy")).explode("copy")
         order = [xxhash.xxh64_intdigest(f"{plan_hash}:{i}:{c}".encode()) for i, c in zip(expanded["id"].to_list(), expanded["copy"].to_list())]
-        expanded = expanded.with_columns(pl.Series("order", order, dtype=pl.UInt64)).sort("order")
+        expanded = expanded.with_columns(pl.Series("order", order, dtype=pl.UInt64), pl.lit(False).alias("synthetic"))
+        if synth_docs.height:
+            synth_rows = synth_docs.with_columns(pl.lit(0, dtype=pl.Int64).alias("copy"), pl.lit(True).alias("synthetic"),
+                                                 pl.lit(1, dtype=pl.Int64).alias("dup_count"))
+            synth_rows = synth_rows.with_columns(pl.Series("order", [xxhash.xxh64_intdigest(f"{plan_hash}:{i}:s".encode()) for i in synth_rows["id"].to_list()], dtype=pl.UInt64))
+            cols = [c for c in [*MIXTURE_COLUMNS, "order"] if c in expanded.columns and c in synth_rows.columns]
+            expanded = pl.concat([expanded.select(cols), synth_rows.select(cols)], how="vertical_relaxed")
+        expanded = expanded.sort("order")
         cols = [c for c in MIXTURE_COLUMNS if c in expanded.columns]
         write_parquet(expanded.select(cols), staging / lang / "train.parquet")
-        valid = valid.with_columns(pl.lit(0, dtype=pl.Int64).alias("copy"))
+        valid = valid.with_columns(pl.lit(0, dtype=pl.Int64).alias("copy"), pl.lit(False).alias("synthetic"))
         write_parquet(valid.select([c for c in MIXTURE_COLUMNS if c in valid.columns]), staging / lang / "validation.parquet")
-        train_tokens = sum(t * c for t, c in zip(tokens, copies))
+        train_tokens = sum(t * c for t, c in zip(tokens, copies)) + synth_tokens
         langs[lang] = {
             "train_rows": expanded.height, "train_docs": train.height, "validation_docs": valid.height,
             "train_tokens": train_tokens, "budget_tokens": lp["budget_tokens"],
-            "epochs": round(train_tokens / max(1, sum(tokens)), 3), "contaminated_dropped": contaminated,
+            "epochs": round((train_tokens - synth_tokens) / max(1, sum(tokens)), 3), "contaminated_dropped": contaminated,
+            "synthetic_docs": synth_docs.height, "synthetic_tokens": synth_tokens,
+            "synthetic_share": round(synth_tokens / train_tokens, 4) if train_tokens else 0.0, "synthetic_cap": cap,
         }
     manifest = {"plan_hash": plan_hash, "languages": langs, "decontamination": {
         "heldout_texts": contamination.count if contamination else 0, "ngram_words": contamination.n_words if contamination else None}}

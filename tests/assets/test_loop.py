@@ -16,7 +16,7 @@ import pytest
 from dagster import DagsterInstance, build_sensor_context
 
 from curation_platform.assets.definitions import build_definitions
-from curation_platform.assets.demo_run import _load_cursor, ingest_inbox, run_demo, run_loop
+from curation_platform.assets.demo_run import _load_cursor, ingest_inbox, run_demo, run_loop, sensor_resources
 from curation_platform.resources import CurationResource
 from curation_platform.storage import file_digest
 
@@ -129,7 +129,7 @@ def test_more_javanese_text_improves_its_proxy_bits_per_char(looped, flores, dat
         assert defs.resolve_job_def("build_release").execute_in_process(instance=instance).success
         assert defs.resolve_job_def("replan").execute_in_process(instance=instance).success  # as the weekly schedule does
         plan_sensor = defs.resolve_sensor_def("plan_change_sensor")
-        tick = plan_sensor.evaluate_tick(build_sensor_context(instance=instance, cursor=_load_cursor(root, "plan_change_sensor")))
+        tick = plan_sensor.evaluate_tick(build_sensor_context(instance=instance, resources=sensor_resources(root), cursor=_load_cursor(root, "plan_change_sensor")))
         assert len(tick.run_requests) == 1  # new release -> new plan -> one mixture build
         assert defs.resolve_job_def("build_mixture").execute_in_process(instance=instance, tags=tick.run_requests[0].tags).success
         run_loop(root, instance, defs, log=lambda m: None)
