@@ -4,8 +4,11 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 DATA   ?= $(CURDIR)/data
 
-# llama-cpp-python (the tests' local LLM server) compiles from source: use every core.
+# llama-cpp-python (the tests' local LLM server) compiles from source: use every core, and
+# build for the portable x86-64 baseline: a -march=native build (AMX / AVX-512 kernels)
+# was seen to die silently on its first completion on the CI machine kind.
 export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc 2>/dev/null || echo 2)
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 
 .PHONY: demo test dev install install-test bench clean
 
