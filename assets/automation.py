@@ -24,7 +24,7 @@ from dagster import (
     sensor,
 )
 
-from curation_platform.assets.partitions import parallel_corpora, web_crawl_shards
+from curation_platform.assets.partitions import business_sources, parallel_corpora, web_crawl_shards
 from curation_platform.bitext_readers import BITEXT_SUFFIXES, moses_siblings
 from curation_platform.evals import EVAL_SUFFIXES, EvalFileError, parse_eval_file
 from curation_platform.loop import ingested_registry, quarantine_eval_file
@@ -264,3 +264,49 @@ def parallel_inbox_sensor(context: SensorEvaluationContext, curation: CurationRe
     return SensorResult(run_requests=list(requests.values()),
                         dynamic_partitions_requests=[parallel_corpora.build_add_request(add)] if add else [],
                         cursor=json.dumps(state, sort_keys=True))
+
+
+business_job = define_asset_job(
+    "ingest_business", selection=AssetSelection.assets("business"), partitions_def=business_sources,
+    description="Map, govern, redact and label one declared business source.",
+)
+
+
+def business_fingerprints(curation: CurationResource) -> tuple[dict[str, str], str | None]:
+    """Per declared source: a hash of its declaration, its data file (when a file) and the
+    opt-out list; a changed declaration, file or opt-out list re-runs the source."""
+    from curation_platform.assets.business import optout_file, sources_file
+    from curation_platform.business import SourceError, load_sources
+    from curation_platform.settings import config_hash
+
+    cfg = curation.config()
+    path = sources_file(curation, cfg)
+    if not path.is_file():
+        return {}, f"no sources file at {path}"
+    try:
+        sources = load_sources(path)
+    except SourceError as exc:
+        return {}, str(exc)
+    opt = optout_file(curation, cfg)
+    opt_digest = file_digest(opt) if opt.is_file() else "-"
+    out = {}
+    for s in sources:
+        data = file_digest(s.path) if s.path and s.path.is_file() else "-"
+        out[s.name] = config_hash({"decl": [s.kind, s.mapping, s.governance, s.table, s.query], "data": data, "optout": opt_digest})[:16]
+    return out, None
+
+
+@sensor(job=business_job, minimum_interval_seconds=60, default_status=DefaultSensorStatus.RUNNING)
+def business_sources_sensor(context: SensorEvaluationContext, curation: CurationResource):
+    """A partition per declared business source and a run whenever its declaration, its file
+    or the opt-out list changes (run_key = that fingerprint). A source the YAML refuses
+    (e.g. no consent field) is named in the skip reason and never ingested."""
+    prints, problem = business_fingerprints(curation)
+    if problem:
+        return SkipReason(problem)
+    known = set(context.instance.get_dynamic_partitions(business_sources.name))
+    add = sorted(set(prints) - known)
+    return SensorResult(
+        run_requests=[RunRequest(run_key=f"{name}:{fp}", partition_key=name, tags={"fingerprint": fp}) for name, fp in sorted(prints.items())],
+        dynamic_partitions_requests=[business_sources.build_add_request(add)] if add else [],
+    )

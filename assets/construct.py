@@ -18,7 +18,8 @@ from curation_platform.resources import CurationResource
 def construct(context: AssetExecutionContext, curation: CurationResource, duckdb: DuckDBResource) -> MaterializeResult:
     """Training-ready per-language shards (HF datasets layout) under release/current."""
     layout, cfg = curation.layout, curation.config()
-    files = sorted(layout.stage_dir("web_crawl", "labelled").glob("*.parquet"))
+    # the monolingual spine: every web-crawl shard and every (redacted) business source
+    files = sorted(layout.stage_dir("web_crawl", "labelled").glob("*.parquet")) + sorted(layout.stage_dir("business", "labelled").glob("*.parquet"))
     manifest, summary = construct_corpus(files, layout.dedup_file(), layout.release_dir(), cfg)
     rows = summary.to_dicts()
     with duckdb.get_connection() as con:

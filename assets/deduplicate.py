@@ -21,7 +21,8 @@ from curation_platform.validation import check_one_survivor
 def deduplicate(context: AssetExecutionContext, curation: CurationResource, duckdb: DuckDBResource) -> MaterializeResult:
     """One survivor per duplicate cluster (cluster_id, dup_count); only policy-kept rows compete."""
     layout, cfg = curation.layout, curation.config()
-    files = sorted(layout.stage_dir("web_crawl", "labelled").glob("*.parquet"))
+    # the monolingual spine: every web-crawl shard and every (redacted) business source
+    files = sorted(layout.stage_dir("web_crawl", "labelled").glob("*.parquet")) + sorted(layout.stage_dir("business", "labelled").glob("*.parquet"))
     # Kept parallel pairs join the index as reference texts (read when present, not a
     # declared dependency: the web release must not wait for a parallel corpus).
     refs = sorted(layout.stage_dir("parallel", "labelled").glob("*.parquet"))

@@ -8,6 +8,8 @@ from dagster import Definitions, EnvVar  # noqa: F401  (EnvVar: how secrets will
 from dagster_duckdb import DuckDBResource
 
 from curation_platform.assets.automation import (
+    business_job,
+    business_sources_sensor,
     eval_inbox_sensor,
     hourly_ingest_schedule,
     ingest_job,
@@ -25,6 +27,7 @@ from curation_platform.assets.automation import (
     web_crawl_inbox_sensor,
     weekly_replan_schedule,
 )
+from curation_platform.assets.business import business
 from curation_platform.assets.construct import construct
 from curation_platform.assets.deduplicate import deduplicate
 from curation_platform.assets.label import label
@@ -43,10 +46,10 @@ def build_definitions(data_root: str | None = None, config_path: str | None = No
     return Definitions(
         assets=[web_crawl, standardize, label, deduplicate, construct, eval_results, quality_gaps, mixture_plan, training_mixture, proxy_eval,
                 parallel, parallel_label, parallel_dedup, parallel_construct,
-                synthetic, synthetic_label, synthetic_dedup, synthetic_release],
-        jobs=[ingest_job, release_job, replan_job, mixture_job, parallel_job, parallel_release_job, synthetic_job],
+                synthetic, synthetic_label, synthetic_dedup, synthetic_release, business],
+        jobs=[ingest_job, release_job, replan_job, mixture_job, parallel_job, parallel_release_job, synthetic_job, business_job],
         sensors=[web_crawl_inbox_sensor, eval_inbox_sensor, plan_change_sensor, loop_failure_sensor, parallel_inbox_sensor,
-                 synthetic_request_sensor],
+                 synthetic_request_sensor, business_sources_sensor],
         schedules=[hourly_ingest_schedule, nightly_release_schedule, weekly_replan_schedule],
         resources={
             "curation": CurationResource(data_root=root, config_path=config_path or os.environ.get("CURATION_CONFIG")),

@@ -74,6 +74,26 @@ def cmd_langid(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_redact(args: argparse.Namespace) -> int:
+    """stdin lines -> the same lines with PII replaced by typed placeholders; counts on stderr."""
+    from collections import Counter
+
+    from curation_platform.pii import redact
+
+    types = args.types.split(",") if args.types else None
+    stdin = open(sys.stdin.fileno(), encoding="utf-8", errors="replace", closefd=False, newline="")
+    total: Counter = Counter()
+    for line in stdin:
+        body, nl = (line[:-1], "\n") if line.endswith("\n") else (line, "")
+        clean, counts = redact(body, types)
+        total.update(counts)
+        sys.stdout.write(clean + nl)
+    sys.stdout.flush()
+    if args.stats:
+        print(" ".join(f"{k}={v}" for k, v in sorted(total.items())) or "no PII found", file=sys.stderr)
+    return 0
+
+
 def cmd_label(args: argparse.Namespace) -> int:
     from curation_platform.label import identifier_from_config, label_frame
     from curation_platform.standardize import standardize_frame
@@ -234,6 +254,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--strict", action="store_true", help="fail on the first bad line instead of skipping it")
     s.set_defaults(func=cmd_bitext)
 
+    s = sub.add_parser("redact", help="PII in stdin lines replaced by typed placeholders (<EMAIL>, <PHONE>, <NIK>, <CARD>, <IP>, <URL_CREDENTIALS>)")
+    s.add_argument("--types", help="comma-separated subset of the placeholder types (default: all)")
+    s.add_argument("--stats", action="store_true", help="print counts per type on stderr")
+    s.set_defaults(func=cmd_redact)
     s = sub.add_parser("demo", help="generate demo shards and materialize the whole Dagster graph on them")
     s.add_argument("--data-root", default="data", help="where inboxes, lake, release and DAGSTER_HOME go (default ./data)")
     s.set_defaults(func=cmd_demo)

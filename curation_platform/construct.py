@@ -17,7 +17,7 @@ from curation_platform.settings import config_hash
 from curation_platform.storage import swap_symlink, write_json, write_parquet, write_text
 from curation_platform.words import words
 
-RELEASE_COLUMNS = ["id", "text", "lang", "script", "lang_score", "corpus", "source", "locator", "license", "fetched_at", "synthetic", "dup_count"]
+RELEASE_COLUMNS = ["id", "text", "lang", "script", "lang_score", "corpus", "source", "locator", "license", "fetched_at", "synthetic", "dup_count", "domain"]
 
 
 def _split(ids: pl.Series, valid_fraction: float) -> pl.Series:

@@ -19,7 +19,7 @@ from curation_platform.settings import language_policy
 from curation_platform.storage import swap_symlink, write_json, write_parquet
 from curation_platform.words import words
 
-MIXTURE_COLUMNS = ["id", "text", "lang", "source", "locator", "dup_count", "copy", "synthetic"]
+MIXTURE_COLUMNS = ["id", "text", "lang", "corpus", "domain", "source", "locator", "dup_count", "copy", "synthetic"]
 
 
 def _unit(key: str) -> float:
@@ -113,11 +113,15 @@ def build_mixture(release_dir: str | Path, plan: dict, loop_cfg: dict, out_root:
         valid = valid.with_columns(pl.lit(0, dtype=pl.Int64).alias("copy"), pl.lit(False).alias("synthetic"))
         write_parquet(valid.select([c for c in MIXTURE_COLUMNS if c in valid.columns]), staging / lang / "validation.parquet")
         train_tokens = sum(t * c for t, c in zip(tokens, copies)) + synth_tokens
+        domains: dict[str, int] = {}
+        if "domain" in expanded.columns:  # business sources label their domain; the gaps and plans read it per language
+            for d, text in zip(expanded["domain"].to_list(), expanded["text"].to_list()):
+                domains[d or "general"] = domains.get(d or "general", 0) + len(words(text))
         langs[lang] = {
             "train_rows": expanded.height, "train_docs": train.height, "validation_docs": valid.height,
             "train_tokens": train_tokens, "budget_tokens": lp["budget_tokens"],
             "epochs": round((train_tokens - synth_tokens) / max(1, sum(tokens)), 3), "contaminated_dropped": contaminated,
-            "synthetic_docs": synth_docs.height, "synthetic_tokens": synth_tokens,
+            "synthetic_docs": synth_docs.height, "synthetic_tokens": synth_tokens, "domain_tokens": domains,
             "synthetic_share": round(synth_tokens / train_tokens, 4) if train_tokens else 0.0, "synthetic_cap": cap,
         }
     manifest = {"plan_hash": plan_hash, "languages": langs, "decontamination": {

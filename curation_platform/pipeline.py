@@ -74,7 +74,8 @@ def scan_labelled(files: Iterable[str | Path]) -> pl.LazyFrame:
     files = [str(f) for f in files]
     if not files:
         raise FileNotFoundError("no labelled shards to read")
-    return pl.scan_parquet(files, missing_columns="insert", extra_columns="ignore") if len(files) > 1 else pl.scan_parquet(files[0])
+    # diagonal: corpora add their own columns (business `domain`), absent ones become null
+    return pl.concat([pl.scan_parquet(f) for f in files], how="diagonal_relaxed") if len(files) > 1 else pl.scan_parquet(files[0])
 
 
 def reference_sides(parallel_files: Iterable[str | Path]) -> pl.DataFrame:

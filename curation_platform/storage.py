@@ -49,6 +49,26 @@ def write_parquet(df: pl.DataFrame, path: str | Path) -> Path:
     return Path(path)
 
 
+def purge_ids(folders: list[str | Path], ids: set[str], column: str = "id") -> dict[str, int]:
+    """Remove rows whose `column` is in `ids` from every parquet file under `folders`
+    (old release builds, mixtures): an opt-out must not survive in a rollback copy.
+    Files are rewritten atomically; returns rows removed per file."""
+    removed: dict[str, int] = {}
+    if not ids:
+        return removed
+    wanted = pl.Series(sorted(ids), dtype=pl.String)
+    for folder in folders:
+        for path in sorted(Path(folder).rglob("*.parquet")) if Path(folder).is_dir() else []:
+            if column not in pl.read_parquet_schema(path):
+                continue
+            df = pl.read_parquet(path)
+            hit = df[column].is_in(wanted.implode())
+            if hit.any():
+                write_parquet(df.filter(~hit), path)
+                removed[str(path)] = int(hit.sum())
+    return removed
+
+
 def write_text(text: str, path: str | Path) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
