@@ -11,6 +11,9 @@ from dagster import (
     RunFailureSensorContext,
     asset_sensor,
     run_failure_sensor,
+    run_status_sensor,
+    DagsterRunStatus,
+    RunStatusSensorContext,
     AssetSelection,
     DefaultScheduleStatus,
     DefaultSensorStatus,
@@ -310,3 +313,11 @@ def business_sources_sensor(context: SensorEvaluationContext, curation: Curation
         run_requests=[RunRequest(run_key=f"{name}:{fp}", partition_key=name, tags={"fingerprint": fp}) for name, fp in sorted(prints.items())],
         dynamic_partitions_requests=[business_sources.build_add_request(add)] if add else [],
     )
+
+
+@run_status_sensor(run_status=DagsterRunStatus.SUCCESS, monitored_jobs=[business_job], request_job=release_job,
+                   default_status=DefaultSensorStatus.RUNNING, minimum_interval_seconds=60)
+def business_release_sensor(context: RunStatusSensorContext):
+    """After a business source is (re)ingested, rebuild the dedup index and the release, so
+    new records, and opt-outs, reach the released shards without waiting for the night."""
+    return RunRequest(run_key=f"release-after:{context.dagster_run.run_id}")

@@ -9,6 +9,7 @@ from dagster_duckdb import DuckDBResource
 
 from curation_platform.assets.automation import (
     business_job,
+    business_release_sensor,
     business_sources_sensor,
     eval_inbox_sensor,
     hourly_ingest_schedule,
@@ -49,7 +50,7 @@ def build_definitions(data_root: str | None = None, config_path: str | None = No
                 synthetic, synthetic_label, synthetic_dedup, synthetic_release, business],
         jobs=[ingest_job, release_job, replan_job, mixture_job, parallel_job, parallel_release_job, synthetic_job, business_job],
         sensors=[web_crawl_inbox_sensor, eval_inbox_sensor, plan_change_sensor, loop_failure_sensor, parallel_inbox_sensor,
-                 synthetic_request_sensor, business_sources_sensor],
+                 synthetic_request_sensor, business_sources_sensor, business_release_sensor],
         schedules=[hourly_ingest_schedule, nightly_release_schedule, weekly_replan_schedule],
         resources={
             "curation": CurationResource(data_root=root, config_path=config_path or os.environ.get("CURATION_CONFIG")),

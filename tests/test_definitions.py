@@ -32,7 +32,7 @@ def test_asset_keys_and_lineage():
     assert AssetKey("construct") in graph.get(AssetKey("mixture_plan")).parent_keys
     for job in ("ingest_web_crawl", "build_release", "replan", "build_mixture", "ingest_parallel", "build_parallel_release", "generate_synthetic", "ingest_business"):
         assert defs.resolve_job_def(job)
-    for sensor in ("web_crawl_inbox_sensor", "eval_inbox_sensor", "plan_change_sensor", "loop_failure_sensor", "parallel_inbox_sensor", "synthetic_request_sensor", "business_sources_sensor"):
+    for sensor in ("web_crawl_inbox_sensor", "eval_inbox_sensor", "plan_change_sensor", "loop_failure_sensor", "parallel_inbox_sensor", "synthetic_request_sensor", "business_sources_sensor", "business_release_sensor"):
         assert defs.resolve_sensor_def(sensor)
     assert {s.name for s in defs.schedules} == {"hourly_ingest_schedule", "nightly_release_schedule", "weekly_replan_schedule"}
 
