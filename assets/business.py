@@ -6,7 +6,6 @@ from pathlib import Path
 
 from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataValue, asset
 
-from curation_platform import plots
 from curation_platform.assets.metadata import counts_table, language_table
 from curation_platform.assets.partitions import business_sources
 from curation_platform.business import SourceError, load_optout, load_sources, process_source

@@ -1,6 +1,5 @@
 """The parallel corpus: parallel (parse) -> parallel_label -> parallel_dedup -> parallel_construct."""
 
-import polars as pl
 from dagster import AssetCheckSpec, AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from curation_platform import plots

@@ -3,7 +3,6 @@ similarity), dedup, construct. The Dagster assets and `curate bitext` call these
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 from typing import Callable
@@ -19,7 +18,7 @@ from curation_platform.langid import LanguageIdentifier
 from curation_platform.minhash import MinHashConfig, deduplicate, normalized_hash
 from curation_platform.records import issues_frame
 from curation_platform.settings import config_hash
-from curation_platform.storage import swap_symlink, write_json, write_parquet, write_text
+from curation_platform.storage import publish_dir, write_json, write_parquet, write_text
 
 
 def embedder_from_config(cfg: dict, cache_path: str | Path | None, base_url: str | None = None) -> EmbeddingClient | None:
@@ -158,10 +157,6 @@ def construct_bitext(labelled_files: list[Path], dedup_file: str | Path, release
     card += [f"| {k} | {v} |" for k, v in manifest["drop_reasons"].items()]
     card += ["", "Files per pair: `pairs.parquet` (with signals `sim`, `margin`) and a Moses export `corpus.<src>-<tgt>.<lang>`.", ""]
     write_text("\n".join(card), staging / "README.md")
-    final = release_root / "builds" / build_id
-    if final.exists():
-        shutil.rmtree(final)
-    os.replace(staging, final)
-    swap_symlink(release_root / "current", Path("builds") / build_id)
+    final = publish_dir(staging, release_root / "builds" / build_id, release_root / "current", Path("builds") / build_id)
     manifest["path"] = str(final)
     return manifest

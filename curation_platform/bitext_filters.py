@@ -17,7 +17,6 @@ import polars as pl
 
 from curation_platform.langid import LanguageIdentifier, to_flores_lang
 from curation_platform.scripts import UNSPACED, dominant_script
-from curation_platform.settings import language_policy
 from curation_platform.standardize import normalize_text
 from curation_platform.words import stop_words, words
 

@@ -6,7 +6,6 @@ never a half-written one, and a rerun on the same input rebuilds the same folder
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import polars as pl
 import xxhash
 
 from curation_platform.settings import config_hash
-from curation_platform.storage import swap_symlink, write_json, write_parquet, write_text
+from curation_platform.storage import publish_dir, write_json, write_parquet, write_text
 from curation_platform.words import words
 
 RELEASE_COLUMNS = ["id", "text", "lang", "script", "lang_score", "corpus", "source", "locator", "license", "fetched_at", "synthetic", "dup_count", "domain"]
@@ -100,10 +99,7 @@ def build_release(frame: pl.DataFrame, release_root: str | Path, cfg: dict) -> d
     }
     write_json(manifest, staging / "manifest.json")
     write_text(data_card(manifest, summary, reasons, kept), staging / "README.md")
-    if build_dir.exists():
-        shutil.rmtree(build_dir)
-    os.replace(staging, build_dir)
-    swap_symlink(release_root / "current", Path("builds") / build_id)
+    publish_dir(staging, build_dir, release_root / "current", Path("builds") / build_id)
     manifest["path"] = str(build_dir)
     return manifest
 

@@ -6,7 +6,6 @@ factor scaled to the language's token budget (deterministic: seeded by plan hash
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import xxhash
 from curation_platform.decontaminate import ContaminationIndex
 from curation_platform.plan import rehydration_factor
 from curation_platform.settings import language_policy
-from curation_platform.storage import swap_symlink, write_json, write_parquet
+from curation_platform.storage import publish_dir, write_json, write_parquet
 from curation_platform.words import words
 
 MIXTURE_COLUMNS = ["id", "text", "lang", "corpus", "domain", "source", "locator", "dup_count", "copy", "synthetic"]
@@ -127,10 +126,6 @@ def build_mixture(release_dir: str | Path, plan: dict, loop_cfg: dict, out_root:
     manifest = {"plan_hash": plan_hash, "languages": langs, "decontamination": {
         "heldout_texts": contamination.count if contamination else 0, "ngram_words": contamination.n_words if contamination else None}}
     write_json(manifest, staging / "manifest.json")
-    final = out_root / plan_hash
-    if final.exists():
-        shutil.rmtree(final)
-    os.replace(staging, final)
-    swap_symlink(out_root / "current", plan_hash)
+    final = publish_dir(staging, out_root / plan_hash, out_root / "current", plan_hash)
     manifest["path"] = str(final)
     return manifest

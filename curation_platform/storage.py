@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,6 +48,23 @@ def write_parquet(df: pl.DataFrame, path: str | Path) -> Path:
     with atomic_path(path) as tmp:
         df.write_parquet(tmp, compression="zstd", statistics=True)
     return Path(path)
+
+
+def publish_dir(staging: Path, final: Path, link: Path, link_target: str | Path) -> Path:
+    """Move a finished staging folder to `final` and point `link` at it. A previous folder
+    of the same name is moved aside first and removed after the swap, so readers of
+    `link` never see a half-written build."""
+    old = None
+    if final.exists():
+        old = final.with_name(f".{final.name}.old-{os.getpid()}")
+        if old.exists():
+            shutil.rmtree(old)
+        os.replace(final, old)
+    os.replace(staging, final)
+    swap_symlink(link, link_target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
 
 
 def purge_ids(folders: list[str | Path], ids: set[str], column: str = "id") -> dict[str, int]:

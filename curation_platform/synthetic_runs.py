@@ -3,7 +3,6 @@ generate -> label + gate -> dedup against real text -> release (text shards, SFT
 
 from __future__ import annotations
 
-import os
 import shutil
 from functools import lru_cache
 from pathlib import Path
@@ -18,7 +17,7 @@ from curation_platform.llm import LLMClient, LLMSettings
 from curation_platform.pipeline import dedup_corpus, reference_sides
 from curation_platform.settings import config_hash, deep_merge
 from curation_platform.standardize import standardize_frame
-from curation_platform.storage import swap_symlink, write_json, write_parquet, write_text
+from curation_platform.storage import publish_dir, write_json, write_parquet, write_text
 from curation_platform.synthetic import build_tasks, gate, gate_report, generate
 
 
@@ -134,10 +133,6 @@ def release_synthetic(labelled_files: list[Path], dedup_file: Path, release_root
     card += [f"| {k} | {v['text_docs']} | {v['sft']} | {v['dpo']} | {v['chars']} |" for k, v in sorted(langs.items())]
     card += ["", "## Why samples were dropped", "", "| reason | samples |", "|---|---:|"] + [f"| {k} | {v} |" for k, v in manifest["drop_reasons"].items()] + [""]
     write_text("\n".join(card), staging / "README.md")
-    final = release_root / "builds" / build_id
-    if final.exists():
-        shutil.rmtree(final)
-    os.replace(staging, final)
-    swap_symlink(release_root / "current", Path("builds") / build_id)
+    final = publish_dir(staging, release_root / "builds" / build_id, release_root / "current", Path("builds") / build_id)
     manifest["path"] = str(final)
     return manifest
