@@ -74,6 +74,22 @@ def cmd_langid(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train_langid(args: argparse.Namespace) -> int:
+    """Train + evaluate (stock / trained / routed) and write the model folder."""
+    from curation_platform.langid_train import train_and_evaluate
+
+    cfg = load_config(args.config)
+    meta = train_and_evaluate(Path(args.data), Path(args.out), extra_dirs=[Path(d) for d in args.extra or []], cfg_langid=cfg["langid"],
+                              log=lambda m: print(m, file=sys.stderr))
+    s = meta["scores"]
+    print(f"{'language':<10} {'stock':>7} {'trained':>8} {'routed':>7}")
+    for lang in sorted(s["routed"]["per_lang"]):
+        print(f"{lang:<10} {s['stock']['per_lang'][lang]:>7.3f} {s['trained']['per_lang'][lang]:>8.3f} {s['routed']['per_lang'][lang]:>7.3f}")
+    print(f"{'macro-F1':<10} {s['stock']['macro_f1']:>7.3f} {s['trained']['macro_f1']:>8.3f} {s['routed']['macro_f1']:>7.3f}")
+    print(f"model: {Path(args.out) / 'model.bin'} (use it: langid.trained_dir: {args.out})")
+    return 0
+
+
 def cmd_redact(args: argparse.Namespace) -> int:
     """stdin lines -> the same lines with PII replaced by typed placeholders; counts on stderr."""
     from collections import Counter
@@ -254,6 +270,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--strict", action="store_true", help="fail on the first bad line instead of skipping it")
     s.set_defaults(func=cmd_bitext)
 
+    s = sub.add_parser("train-langid", help="train a fastText LID model on labelled seed text; evaluate it against the stock model on FLORES 507-1012")
+    s.add_argument("--data", required=True, help="folder in the shared-data layout (flores200/devtest, udhr/utf8, parallel/, lid/lingua)")
+    s.add_argument("--out", required=True, help="model folder to write (model.bin, model.json, README.md, confusion.png)")
+    s.add_argument("--extra", action="append", help="folder of <flores_code>.txt files, one text per line (repeatable)")
+    s.set_defaults(func=cmd_train_langid)
     s = sub.add_parser("redact", help="PII in stdin lines replaced by typed placeholders (<EMAIL>, <PHONE>, <NIK>, <CARD>, <IP>, <URL_CREDENTIALS>)")
     s.add_argument("--types", help="comma-separated subset of the placeholder types (default: all)")
     s.add_argument("--stats", action="store_true", help="print counts per type on stderr")

@@ -5,6 +5,8 @@ the text is never touched here."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from typing import Iterator
 
 import polars as pl
@@ -30,8 +32,16 @@ def _hint_lang(hint: str | None) -> str | None:
 
 
 def identifier_from_config(cfg: dict) -> LanguageIdentifier:
+    """The stock (or configured) fastText model; routed through a trained model when
+    `langid.trained_dir` holds one (model.bin + model.json)."""
     lid = cfg.get("langid", {})
-    return LanguageIdentifier(lid.get("model"), k=lid.get("k", 3), min_score=lid.get("min_score", 0.4), max_chars=lid.get("max_chars", 4000))
+    stock = LanguageIdentifier(lid.get("model"), k=lid.get("k", 3), min_score=lid.get("min_score", 0.4), max_chars=lid.get("max_chars", 4000))
+    trained = lid.get("trained_dir")
+    if trained and (Path(trained) / "model.json").is_file():
+        from curation_platform.langid_train import load_routed
+
+        return load_routed(trained, stock, lid)
+    return stock
 
 
 def label_frame(df: pl.DataFrame, cfg: dict, identifier: LanguageIdentifier | None = None) -> pl.DataFrame:

@@ -67,3 +67,23 @@ def markdown_table(rows: list[dict], columns: list[str] | None = None) -> str:
     for r in rows:
         out.append("| " + " | ".join(f"{r.get(c):.4g}" if isinstance(r.get(c), float) else str(r.get(c)) for c in columns) + " |")
     return "\n".join(out)
+
+
+def confusion_matrix(confusion: dict[str, dict[str, int]], title: str) -> bytes:
+    """Row-normalised confusion heat map (gold rows, predicted columns)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    gold = sorted(confusion)
+    cols = sorted({p for row in confusion.values() for p in row} | set(gold))
+    fig, ax = plt.subplots(figsize=(0.42 * len(cols) + 2, 0.42 * len(gold) + 1.5))
+    grid = [[confusion[g].get(c, 0) / max(1, sum(confusion[g].values())) for c in cols] for g in gold]
+    ax.imshow(grid, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(cols)), [c.split("_")[0] for c in cols], rotation=90, fontsize=7)
+    ax.set_yticks(range(len(gold)), [g.split("_")[0] for g in gold], fontsize=7)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("gold")
+    ax.set_title(title, fontsize=9)
+    return _png(fig)

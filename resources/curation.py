@@ -39,11 +39,14 @@ class LangIdResource(ConfigurableResource):
     """A fastText LID model: the stock lid.176 unless `model_path` names another (GlotLID, OpenLID...)."""
 
     model_path: Optional[str] = None
+    trained_dir: Optional[str] = None   # a trained model folder; used (routed with the stock model) when it exists
 
     def identifier(self, cfg: dict) -> LanguageIdentifier:
         lid = dict(cfg.get("langid", {}))
         if self.model_path:
             lid["model"] = self.model_path
+        if self.trained_dir and not lid.get("trained_dir"):
+            lid["trained_dir"] = self.trained_dir
         return identifier_from_config({**cfg, "langid": lid})
 
 

@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[1]
 def test_asset_keys_and_lineage():
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    assert keys == {"web_crawl", "standardize", "label", "deduplicate", "construct", "synthetic", "synthetic_label", "synthetic_dedup", "synthetic_release", "business",
+    assert keys == {"web_crawl", "standardize", "label", "deduplicate", "construct", "synthetic", "synthetic_label", "synthetic_dedup", "synthetic_release", "business", "train_langid",
                     "eval_results", "quality_gaps", "mixture_plan", "training_mixture", "proxy_eval",
                     "parallel", "parallel_label", "parallel_dedup", "parallel_construct"}
     spine = ["web_crawl", "standardize", "label", "deduplicate", "construct"]
