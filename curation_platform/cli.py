@@ -90,6 +90,29 @@ def cmd_train_langid(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Per-language thresholds from FLORES devtest 1-506 (+ folders of <code>.txt) -> policy YAML."""
+    from curation_platform.calibrate import calibrate, calibration_yaml, flores_reference, reference_documents
+    from curation_platform.storage import write_text
+
+    cfg = load_config(args.config)
+    ref = flores_reference(Path(args.data)) if args.data else {}
+    sources = {k: "FLORES-200 devtest lines 1-506, 8 sentences per document" for k in ref}
+    for folder in args.extra or []:
+        for path in sorted(Path(folder).glob("*.txt")):
+            ref.setdefault(path.stem, []).extend(reference_documents([ln for ln in path.read_text("utf-8").splitlines() if ln.strip()]))
+            sources[path.stem] = (sources.get(path.stem, "") + f"; {path}").lstrip("; ")
+    if not ref:
+        print("no reference text: give --data (shared-data layout) and/or --extra folders", file=sys.stderr)
+        return 2
+    th = calibrate(ref, low=args.low, high=args.high, margin=args.margin, lexicons=cfg.get("lexicons"), policy=cfg["policy"])
+    write_text(calibration_yaml(th, sources, {"low_quantile": args.low, "high_quantile": args.high, "margin": args.margin}), Path(args.out))
+    for lang, t in th.items():
+        print(f"{lang:<10} " + "  ".join(f"{k}={v}" for k, v in t.items()))
+    print(f"wrote {args.out} (use: CURATION_CONFIG={args.out} or --config)")
+    return 0
+
+
 def cmd_redact(args: argparse.Namespace) -> int:
     """stdin lines -> the same lines with PII replaced by typed placeholders; counts on stderr."""
     from collections import Counter
@@ -275,6 +298,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="model folder to write (model.bin, model.json, README.md, confusion.png)")
     s.add_argument("--extra", action="append", help="folder of <flores_code>.txt files, one text per line (repeatable)")
     s.set_defaults(func=cmd_train_langid)
+    s = sub.add_parser("calibrate", help="per-language policy thresholds from reference text (FineWeb-2 style) -> policy YAML")
+    s.add_argument("--data", help="shared-data layout folder (uses flores200/devtest lines 1-506)")
+    s.add_argument("--extra", action="append", help="folder of <flores_code>.txt reference files (repeatable)")
+    s.add_argument("--out", required=True, help="YAML to write")
+    s.add_argument("--low", type=float, default=0.02, help="quantile for min rules")
+    s.add_argument("--high", type=float, default=0.98, help="quantile for max rules")
+    s.add_argument("--margin", type=float, default=0.15, help="relative loosening of each threshold")
+    s.set_defaults(func=cmd_calibrate)
     s = sub.add_parser("redact", help="PII in stdin lines replaced by typed placeholders (<EMAIL>, <PHONE>, <NIK>, <CARD>, <IP>, <URL_CREDENTIALS>)")
     s.add_argument("--types", help="comma-separated subset of the placeholder types (default: all)")
     s.add_argument("--stats", action="store_true", help="print counts per type on stderr")
