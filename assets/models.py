@@ -1,4 +1,5 @@
-"""Models trained from labelled seed text: train_langid (fastText LID + router)."""
+"""Models trained here: train_langid (fastText LID + router) and train_quality_model (a
+fastText quality classifier taught by LLM judges)."""
 
 import os
 from pathlib import Path
@@ -7,7 +8,8 @@ from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataV
 
 from curation_platform import plots
 from curation_platform.langid_train import train_and_evaluate
-from curation_platform.resources import CurationResource
+from curation_platform.quality_model import QualityScorer, build_judges, train_from_labelled
+from curation_platform.resources import CurationResource, LLMResource
 
 
 @asset(group_name="models", kinds={"fasttext"})
@@ -34,3 +36,38 @@ def train_langid(context: AssetExecutionContext, curation: CurationResource) -> 
         "f1_per_language": MetadataValue.md(plots.markdown_table(rows)),
         "confusion": MetadataValue.md(plots.markdown_image(meta["confusion_png"], "confusion matrix")),
     })
+
+
+@asset(group_name="models", kinds={"fasttext", "openai"}, deps=["label"])
+def train_quality_model(context: AssetExecutionContext, curation: CurationResource, llm: LLMResource) -> MaterializeResult:
+    """A fastText quality classifier taught by a panel of LLM judges (or, without an LLM,
+    by the heuristic rules, named as such); the label stage records its score for every
+    document and applies it where it beat the rules on held-out judge labels."""
+    layout, cfg = curation.layout, curation.config()
+    files = [f for corpus in ("web_crawl", "business") for f in sorted(layout.stage_dir(corpus, "labelled").glob("*.parquet"))]
+    if not files:
+        raise Failure("no labelled shards yet: materialize label first")
+    out = Path(cfg["quality_model"]["trained_dir"])
+    cache = layout.root / "models" / "quality_judge_cache.sqlite"
+    judges = build_judges(llm.settings(cfg), cfg["quality_model"], cache, log=context.log.info)
+    meta = train_from_labelled(files, out, cfg, judges, log=context.log.info)
+    ag = meta["agreement"]
+    rows = [{"": name, **{k: meta[name][k] for k in ("accuracy", "precision_hq", "recall_hq", "f1_hq")}} for name in ("classifier", "rules")]
+    scores = QualityScorer(out).score(_first_texts(files))
+    return MaterializeResult(metadata={
+        "path": str(out / "model.bin"), "teacher": meta["teacher"], "judges": ", ".join(meta["judges"] or []),
+        "fleiss_kappa": ag.get("fleiss_kappa"), "pairwise_agreement": MetadataValue.json(ag.get("pairwise_agreement") or {}),
+        "labelled": meta["labelled"], "held_out": meta["held_out"], "hq_share": meta["hq_share"],
+        "classifier_accuracy": meta["classifier"]["accuracy"], "rules_accuracy": meta["rules"]["accuracy"],
+        "applied_by_label_stage": meta["beats_heuristic"],
+        "vs_held_out_teacher_labels": MetadataValue.md(plots.markdown_table(rows)),
+        "per_language": MetadataValue.md(plots.markdown_table(meta["per_language"])),
+        "score_histogram": MetadataValue.md(plots.markdown_image(
+            plots.histogram([int(s * 10) for s in scores], "P(high quality) on labelled documents", "score x 10", "documents"), "scores")),
+    })
+
+
+def _first_texts(files: list[Path], n: int = 2000) -> list[str]:
+    import polars as pl
+
+    return pl.concat([pl.read_parquet(f, columns=["text"]) for f in files]).head(n)["text"].to_list()

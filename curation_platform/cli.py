@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Iterator, TextIO
@@ -87,6 +88,37 @@ def cmd_train_langid(args: argparse.Namespace) -> int:
         print(f"{lang:<10} {s['stock']['per_lang'][lang]:>7.3f} {s['trained']['per_lang'][lang]:>8.3f} {s['routed']['per_lang'][lang]:>7.3f}")
     print(f"{'macro-F1':<10} {s['stock']['macro_f1']:>7.3f} {s['trained']['macro_f1']:>8.3f} {s['routed']['macro_f1']:>7.3f}")
     print(f"model: {Path(args.out) / 'model.bin'} (use it: langid.trained_dir: {args.out})")
+    return 0
+
+
+def cmd_train_quality(args: argparse.Namespace) -> int:
+    """Judges (or the heuristic rules) label a sample of labelled parquet; train the classifier."""
+    from curation_platform.llm import LLMSettings
+    from curation_platform.quality_model import build_judges, train_from_labelled
+
+    cfg = load_config(args.config)
+    qcfg = cfg["quality_model"]
+    if args.teacher:
+        qcfg["teacher"] = args.teacher
+    if args.per_language:
+        qcfg["sample_per_language"] = args.per_language
+    llm = dict(cfg["synthetic"]["llm"])
+    llm["base_url"] = args.llm_url or os.environ.get("CURATION_LLM_URL") or llm.get("base_url")
+    llm["model"] = os.environ.get("CURATION_LLM_MODEL") or llm.get("model")
+    base = LLMSettings.from_dict(llm) if llm.get("base_url") else None
+    out = Path(args.out)
+    judges = build_judges(base, qcfg, out.parent / f"{out.name}.judge_cache.sqlite", log=lambda m: print(m, file=sys.stderr))
+    meta = train_from_labelled(args.labelled, out, cfg, judges, log=lambda m: print(m, file=sys.stderr))
+    ag = meta["agreement"]
+    print(f"teacher: {meta['teacher']} ({', '.join(meta['judges'] or [])}); Fleiss kappa {ag.get('fleiss_kappa')}; "
+          f"pairwise agreement {ag.get('pairwise_agreement')}")
+    print(f"labelled {meta['labelled']} (train {meta['train']}, held out {meta['held_out']}); high-quality share {meta['hq_share']}")
+    print(f"{'vs held-out labels':<20} {'accuracy':>8} {'P(hq)':>7} {'R(hq)':>7} {'F1(hq)':>7}")
+    for name in ("classifier", "rules"):
+        m = meta[name]
+        print(f"{name:<20} {m['accuracy']:>8.3f} {m['precision_hq']:>7.3f} {m['recall_hq']:>7.3f} {m['f1_hq']:>7.3f}")
+    print(f"applied by the label stage (apply: auto): {'yes' if meta['beats_heuristic'] else 'no'}; "
+          f"model: {out / 'model.bin'} (use it: quality_model.trained_dir: {out})")
     return 0
 
 
@@ -298,6 +330,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="model folder to write (model.bin, model.json, README.md, confusion.png)")
     s.add_argument("--extra", action="append", help="folder of <flores_code>.txt files, one text per line (repeatable)")
     s.set_defaults(func=cmd_train_langid)
+    s = sub.add_parser("train-quality", help="LLM judges (or the heuristic rules) label a sample of labelled parquet; train a fastText quality classifier")
+    s.add_argument("labelled", nargs="+", help="labelled parquet files (`curate label` output or the label stage's shards)")
+    s.add_argument("--out", required=True, help="model folder to write (model.bin, model.json, labels.parquet, README.md)")
+    s.add_argument("--teacher", choices=["auto", "llm", "heuristic"], help="default: quality_model.teacher (auto: llm when a server is configured)")
+    s.add_argument("--llm-url", help="OpenAI-compatible /v1 URL of the judges' server (default: $CURATION_LLM_URL or synthetic.llm.base_url)")
+    s.add_argument("--per-language", type=int, help="documents sampled per language (default: quality_model.sample_per_language)")
+    s.set_defaults(func=cmd_train_quality)
     s = sub.add_parser("calibrate", help="per-language policy thresholds from reference text (FineWeb-2 style) -> policy YAML")
     s.add_argument("--data", help="shared-data layout folder (uses flores200/devtest lines 1-506)")
     s.add_argument("--extra", action="append", help="folder of <flores_code>.txt reference files (repeatable)")

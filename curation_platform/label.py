@@ -14,9 +14,10 @@ import polars as pl
 from curation_platform.langid import UND, LanguageIdentifier, to_flores_lang
 from curation_platform.policy import decide
 from curation_platform.quality import SIGNAL_NAMES, quality_signals
+from curation_platform.quality_model import effective_policy, load_scorer
 from curation_platform.words import stop_words
 
-SIGNALS_DTYPE = pl.Struct({**{name: pl.Float64 for name in SIGNAL_NAMES}, "lang_from_hint": pl.Float64})
+SIGNALS_DTYPE = pl.Struct({**{name: pl.Float64 for name in SIGNAL_NAMES}, "lang_from_hint": pl.Float64, "quality_model": pl.Float64})
 
 
 def _batches(items: list[str], size: int) -> Iterator[tuple[int, list[str]]]:
@@ -50,12 +51,15 @@ def label_frame(df: pl.DataFrame, cfg: dict, identifier: LanguageIdentifier | No
     A declared language hint is trusted only where the model cannot separate it: the
     hint is among the model's top-k, or the model has no label for that language."""
     identifier = identifier or identifier_from_config(cfg)
+    scorer = load_scorer(cfg)
+    policy = effective_policy(cfg, scorer)
     lid_cfg = cfg.get("langid", {})
     texts = [t or "" for t in df["text"].to_list()]
     hints = df["lang_hint"].to_list() if "lang_hint" in df.columns else [None] * len(texts)
     known = {to_flores_lang(lab) for lab in identifier.model.get_labels()}
     langs, scores, scripts, signals, keeps, reasons = [], [], [], [], [], []
     for start, batch in _batches(texts, int(lid_cfg.get("batch_size", 4096))):
+        qscores = scorer.score(batch) if scorer else [None] * len(batch)
         for offset, pred in enumerate(identifier.predict(batch)):
             text = batch[offset]
             lang, score = pred.lang, pred.score
@@ -67,7 +71,8 @@ def label_frame(df: pl.DataFrame, cfg: dict, identifier: LanguageIdentifier | No
                     lang, score, from_hint = f"{hint3}_{pred.script}", in_top.get(hint3, score), 1.0
             sig = quality_signals(text, stop=stop_words(lang) if lang != UND else frozenset(), lang=lang, lexicons=cfg.get("lexicons"))
             sig["lang_from_hint"] = from_hint
-            keep, reason = decide(lang, score, sig, cfg.get("policy", {}))
+            sig["quality_model"] = qscores[offset]
+            keep, reason = decide(lang, score, sig, policy)
             langs.append(lang)
             scores.append(score)
             scripts.append(pred.script)
@@ -87,8 +92,9 @@ def label_frame(df: pl.DataFrame, cfg: dict, identifier: LanguageIdentifier | No
 def reapply_policy(df: pl.DataFrame, cfg: dict) -> pl.DataFrame:
     """Re-decide keep/drop from stored labels: a threshold change needs no re-labelling."""
     keeps, reasons = [], []
+    policy = effective_policy(cfg, load_scorer(cfg))
     for lang, score, sig in zip(df["lang"].to_list(), df["lang_score"].to_list(), df["signals"].to_list()):
-        keep, reason = decide(lang, score, sig, cfg.get("policy", {}))
+        keep, reason = decide(lang, score, sig, policy)
         keeps.append(keep)
         reasons.append(reason)
     return df.with_columns(pl.Series("keep", keeps, dtype=pl.Boolean), pl.Series("drop_reason", reasons, dtype=pl.String))

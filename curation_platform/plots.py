@@ -45,12 +45,12 @@ def bar_chart(counts: dict[str, float], title: str, xlabel: str = "") -> bytes:
     return _png(fig)
 
 
-def histogram(values: list[int], title: str, xlabel: str) -> bytes:
+def histogram(values: list[int], title: str, xlabel: str, ylabel: str = "clusters") -> bytes:
     fig, ax = plt.subplots(figsize=(5, 3))
     ax.hist(values or [0], bins=min(30, max(1, len(set(values)))), color="#55a868")
     ax.set_title(title)
     ax.set_xlabel(xlabel)
-    ax.set_ylabel("clusters")
+    ax.set_ylabel(ylabel)
     return _png(fig)
 
 

@@ -30,6 +30,7 @@ RULES: tuple[tuple[str, str, str], ...] = (
     ("max_top_4gram_frac", "top_4gram_frac", "max"),
     ("max_dup_5gram_frac", "dup_5gram_frac", "max"),
     ("max_dup_10gram_frac", "dup_10gram_frac", "max"),
+    ("min_quality_model", "quality_model", "min"),   # the trained classifier's P(high quality), when one is loaded
 )
 
 

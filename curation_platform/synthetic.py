@@ -195,10 +195,10 @@ def build_tasks(requests: list[dict], plan_hash: str, docs: Callable[[str], list
     return tasks
 
 
-def _judge_prompts(texts: list[str], langs: list[str], api: str, scfg: dict, good: dict[str, str]) -> tuple[list[str], str]:
+def _judge_prompts(texts: list[str], langs: list[str], api: str, scfg: dict, good: dict[str, str], template: str = "judge") -> tuple[list[str], str]:
     prompts, thash = [], ""
     for text, lang in zip(texts, langs):
-        tmpl, _, thash = load_template("judge", api, lang, scfg.get("prompts_dir"))
+        tmpl, _, thash = load_template(template, api, lang, scfg.get("prompts_dir"))
         bad = " ".join(["the the data data"] * 6)
         prompts.append(Template(tmpl).substitute(language=language_name(lang), text=_clip(text, 600),
                                                  good=_clip(good.get(lang, ""), 300) or "-", bad=bad))
@@ -217,14 +217,16 @@ def parse_rating(text: str, top_logprobs: dict[str, float] | None = None) -> flo
     return float(m.group()) if m else None
 
 
-def judge(client: LLMClient, texts: list[str], langs: list[str], scfg: dict, good: dict[str, str]) -> list[float | None]:
-    """LLM-as-judge score in [1, 5] with the same client (None when the answer has no rating)."""
+def judge(client: LLMClient, texts: list[str], langs: list[str], scfg: dict, good: dict[str, str], template: str = "judge",
+          progress: Callable[[int, int], None] | None = None) -> list[float | None]:
+    """LLM-as-judge score in [1, 5] (None when the answer has no rating). `template` picks
+    the prompt (`judge`: fluent language; `quality`: educational value, FineWeb-Edu style)."""
     if not texts:
         return []
-    prompts, _ = _judge_prompts(texts, langs, client.settings.api, scfg, good)
+    prompts, _ = _judge_prompts(texts, langs, client.settings.api, scfg, good, template)
     jcfg = scfg.get("judge", {})
     logprobs = 10 if client.settings.api == "completions" and jcfg.get("logprobs", True) else 0
-    answers = client.generate([Request(p, temperature=0.0, max_tokens=int(jcfg.get("max_tokens", 3)), logprobs=logprobs) for p in prompts])
+    answers = client.generate([Request(p, temperature=0.0, max_tokens=int(jcfg.get("max_tokens", 3)), logprobs=logprobs) for p in prompts], progress)
     return [parse_rating(a.text, a.top_logprobs) for a in answers]
 
 

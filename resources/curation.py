@@ -32,7 +32,13 @@ class CurationResource(ConfigurableResource):
         return Layout(self.data_root).ensure()
 
     def config(self) -> dict:
-        return load_config(self.config_path)
+        """The merged config; a quality classifier under <data root>/models/quality is used
+        unless `quality_model.trained_dir` names another folder."""
+        cfg = load_config(self.config_path)
+        qm = cfg.setdefault("quality_model", {})
+        if not qm.get("trained_dir"):
+            qm["trained_dir"] = str(Path(self.data_root) / "models" / "quality")
+        return cfg
 
 
 class LangIdResource(ConfigurableResource):

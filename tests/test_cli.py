@@ -59,3 +59,21 @@ def test_label_and_dedup_on_jsonl(tmp_path, flores):
 def test_missing_input_is_a_clear_error(tmp_path):
     out = run(["label", str(tmp_path / "nope.jsonl"), str(tmp_path / "o.parquet")])
     assert out.returncode == 2 and "nope.jsonl" in out.stderr
+
+
+def test_train_quality_from_labelled_parquet(tmp_path, flores):
+    """`curate label` then `curate train-quality` with the heuristic teacher (no LLM here;
+    the judges are tested against the real server in tests/engine/test_quality_model.py)."""
+    from tests.engine.test_quality_model import corpus
+
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(json.dumps({"id": r["id"], "text": r["text"]}, ensure_ascii=False) for r in corpus(flores, 30).iter_rows(named=True)) + "\n",
+                   encoding="utf-8")
+    assert run(["label", str(src), str(tmp_path / "lab.parquet")]).returncode == 0
+    out = run(["train-quality", str(tmp_path / "lab.parquet"), "--out", str(tmp_path / "q"), "--teacher", "heuristic", "--per-language", "60"])
+    assert out.returncode == 0, out.stderr
+    assert "teacher: heuristic" in out.stdout and "applied by the label stage (apply: auto): no" in out.stdout
+    meta = json.loads((tmp_path / "q" / "model.json").read_text())
+    assert meta["classifier"]["accuracy"] >= 0.8 and meta["labelled"] >= 200
+    bad = run(["train-quality", str(tmp_path / "nope.parquet"), "--out", str(tmp_path / "q2")])
+    assert bad.returncode != 0 and "nope.parquet" in bad.stderr

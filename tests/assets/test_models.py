@@ -65,3 +65,31 @@ def test_label_stage_routes_through_the_trained_model(trained, flores):
     with_routed = label_frame(df, cfg, routed)["lang"].to_list()
     assert with_routed.count("jav_Latn") >= 38 and with_routed.count("jav_Latn") > with_stock.count("jav_Latn") + 5
     assert os.path.exists(root / "models" / "langid" / "model.bin")
+
+
+def test_train_quality_model_asset_and_the_label_stage_uses_it(tmp_path, flores):
+    """train_quality_model in a real run over labelled shards in the data root; without an
+    LLM the teacher is the heuristic rules, named as such, and the classifier is recorded
+    on every document but not applied."""
+    from curation_platform.assets.models import train_quality_model
+    from curation_platform.langid import LanguageIdentifier
+    from curation_platform.resources import LLMResource
+    from curation_platform.storage import Layout, write_parquet
+    from tests.engine.test_quality_model import corpus
+
+    layout = Layout(tmp_path).ensure()
+    docs = corpus(flores, 30)
+    write_parquet(label_frame(docs, load_config(), LanguageIdentifier()), layout.stage_file("web_crawl", "labelled", "s1"))
+    curation = CurationResource(data_root=str(tmp_path))
+    with DagsterInstance.ephemeral() as instance:
+        res = materialize([train_quality_model], instance=instance, resources={"curation": curation, "llm": LLMResource()},
+                          selection=[train_quality_model.key])
+    assert res.success
+    md = res.asset_materializations_for_node("train_quality_model")[0].metadata
+    assert md["teacher"].value == "heuristic" and md["applied_by_label_stage"].value is False
+    assert md["classifier_accuracy"].value >= 0.8 and md["held_out"].value >= 40
+    assert "data:image/png;base64" in md["score_histogram"].value
+    cfg = curation.config()
+    assert cfg["quality_model"]["trained_dir"] == str(tmp_path / "models" / "quality")
+    relabelled = label_frame(docs, cfg, LanguageIdentifier())
+    assert relabelled["signals"].struct.field("quality_model").null_count() == 0
