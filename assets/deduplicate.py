@@ -27,7 +27,7 @@ def deduplicate(context: AssetExecutionContext, curation: CurationResource, duck
     # declared dependency: the web release must not wait for a parallel corpus).
     refs = sorted(layout.stage_dir("parallel", "labelled").glob("*.parquet"))
     context.log.info(f"deduplicating {len(files)} labelled shards against {len(refs)} parallel shards")
-    stats = dedup_corpus(files, layout.dedup_file(), cfg, reference_files=refs)
+    stats = dedup_corpus(files, layout.dedup_file(), cfg, reference_files=refs, index_dir=layout.dedup_keys_dir())
     report = check_one_survivor(pl.read_parquet(layout.dedup_file()))
     with duckdb.get_connection() as con:
         catalogue.record_stats(con, "deduplicate", "web_crawl", "all", stats["per_language"])

@@ -3,7 +3,7 @@ Gemma 3 270M unless --llm-url is given) and the heuristic rules as teachers of t
 quality classifier, all scored against a construction truth: clean FLORES paragraphs vs the
 same paragraphs made bad (menus, stutter, repeated sentence, word salad).
 
-    python bench/quality_model.py --per-language 16 [--llm-url URL] [--model NAME] [--out bench/results/quality_model.json]
+    python bench/quality_model.py --per-language 6 [--llm-url URL] [--model NAME] [--cache FILE] [--out bench/results/quality_model.json]
 
 Reports per teacher: agreement of the judges (pairwise, Fleiss' kappa), accuracy against
 the truth (each judge, the majority, the rules), the classifier against held-out teacher
@@ -63,11 +63,12 @@ def run_teacher(name: str, labelled: pl.DataFrame, work: Path, cfg: dict, judges
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--per-language", type=int, default=16, help="clean paragraphs per language (as many bad ones are made)")
+    ap.add_argument("--per-language", type=int, default=6, help="clean paragraphs per language (as many bad ones are made)")
     ap.add_argument("--llm-url", help="an OpenAI-compatible /v1 server (default: start llama.cpp with the bundled Gemma 3 270M)")
     ap.add_argument("--model", default="gemma-3-270m")
     ap.add_argument("--api", default="completions", choices=["completions", "chat"])
     ap.add_argument("--no-llm", action="store_true", help="heuristic teacher only")
+    ap.add_argument("--cache", help="judge answer cache (SQLite) to reuse across runs")
     ap.add_argument("--data", default=os.environ.get("CURATION_TEST_DATA") or str(REPO.parent / "shared" / "data"))
     ap.add_argument("--out", default=str(REPO / "bench" / "results" / "quality_model.json"))
     args = ap.parse_args()
@@ -84,7 +85,7 @@ def main() -> int:
         with contextlib.ExitStack() as stack:
             url = args.llm_url or stack.enter_context(llama_server(threads=os.cpu_count(), log_file=work / "server.log"))
             base = LLMSettings(base_url=url, model=args.model, api=args.api, temperature=0.0, max_tokens=3, concurrency=2)
-            judges = build_judges(base, cfg["quality_model"], work / "judge_cache.sqlite")
+            judges = build_judges(base, cfg["quality_model"], args.cache or work / "judge_cache.sqlite")
             t0 = time.perf_counter()
             results["llm"] = run_teacher("llm", labelled, work, cfg, judges)
             results["llm"]["judge_seconds"] = round(time.perf_counter() - t0, 1)

@@ -30,8 +30,8 @@ def register_views(con, lake_root: str | Path, release_current: str | Path | Non
     lake_root = Path(lake_root)
     made = []
     for stage_dir in sorted(p for p in lake_root.glob("*/*") if p.is_dir()):
-        if not any(stage_dir.glob("*.parquet")):
-            continue
+        if not any(stage_dir.glob("*.parquet")) or not all(part.isidentifier() for part in (stage_dir.parent.name, stage_dir.name)):
+            continue  # hidden caches (dedup keys) are not stages
         name = f"{stage_dir.parent.name}_{stage_dir.name}"
         glob = str(stage_dir / "*.parquet").replace("'", "''")
         con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet('{glob}', union_by_name = true)")

@@ -39,26 +39,38 @@ def final_frame(labelled: pl.LazyFrame, dedup: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def language_summary(frame: pl.DataFrame) -> pl.DataFrame:
-    """Docs in, kept by policy, kept after dedup, retention, per language."""
+def language_summary(meta: pl.DataFrame) -> pl.DataFrame:
+    """Docs in, kept by policy, kept after dedup, retention, per language (`meta`: the
+    final frame without text, with `n_chars`)."""
     return (
-        frame.group_by("lang")
+        meta.group_by("lang")
         .agg(
             pl.len().alias("docs_in"),
             pl.col("keep").sum().alias("kept_policy"),
             pl.col("final_keep").sum().alias("kept_final"),
-            pl.col("text").filter(pl.col("final_keep")).str.len_chars().sum().alias("chars"),
+            pl.col("n_chars").filter(pl.col("final_keep")).sum().alias("chars"),
         )
         .with_columns((pl.col("kept_final") / pl.col("docs_in")).round(4).alias("retention"))
         .sort(["kept_final", "lang"], descending=[True, False])
     )
 
 
-def build_release(frame: pl.DataFrame, release_root: str | Path, cfg: dict) -> dict:
-    """Write release_root/builds/<hash>/<lang>/<split>-NNNNN.parquet + manifest + card; point `current` at it."""
+def release_meta(frame: pl.LazyFrame) -> pl.DataFrame:
+    """The final frame without text (one row per id): what counts, hashes and the card need."""
+    cols = frame.collect_schema().names()
+    extra = [c for c in ("license",) if c in cols]
+    return (frame.select("id", "lang", "keep", "final_keep", "final_reason", *extra, pl.col("text").str.len_chars().alias("n_chars"))
+            .unique(subset="id", keep="first", maintain_order=True).collect())
+
+
+def build_release(frame: pl.LazyFrame, release_root: str | Path, cfg: dict) -> tuple[dict, pl.DataFrame]:
+    """Write release_root/builds/<hash>/<lang>/<split>-NNNNN.parquet + manifest + card; point
+    `current` at it. Streams: the corpus is scanned without text for the counts, then one
+    language's kept text at a time is read and written."""
     ccfg = cfg.get("construct", {})
     release_root = Path(release_root)
-    kept = frame.filter(pl.col("final_keep")).sort("id")
+    meta = release_meta(frame)
+    kept = meta.filter(pl.col("final_keep")).sort("id")
     min_docs = int(ccfg.get("min_docs_per_language", 1))
     counts = kept.group_by("lang").len()
     langs = sorted(counts.filter(pl.col("len") >= min_docs)["lang"].to_list())
@@ -72,7 +84,8 @@ def build_release(frame: pl.DataFrame, release_root: str | Path, cfg: dict) -> d
     shard_rows = int(ccfg.get("shard_rows", 100_000))
     files, per_lang = [], {}
     for lang in langs:
-        part = kept.filter(pl.col("lang") == lang)
+        part = (frame.filter((pl.col("lang") == lang) & pl.col("final_keep")).collect()
+                .unique(subset="id", keep="first", maintain_order=True).sort("id"))
         part = part.with_columns(_split(part["id"], float(ccfg.get("valid_fraction", 0.0))))
         tokens = sum(len(words(t)) for t in part["text"].to_list())
         per_lang[lang] = {"docs": part.height, "chars": int(part["text"].str.len_chars().sum()), "tokens": tokens}
@@ -84,14 +97,15 @@ def build_release(frame: pl.DataFrame, release_root: str | Path, cfg: dict) -> d
                 rel = f"{lang}/{split}-{s:05d}-of-{n_shards:05d}.parquet"
                 write_parquet(chunk, staging / rel)
                 files.append({"path": rel, "lang": lang, "split": split, "rows": chunk.height, "bytes": (staging / rel).stat().st_size})
-    summary = language_summary(frame)
+        del part
+    summary = language_summary(meta)
     reasons = (
-        frame.filter(~pl.col("final_keep")).group_by("lang", "final_reason").len().sort(["lang", "len"], descending=[False, True])
+        meta.filter(~pl.col("final_keep")).group_by("lang", "final_reason").len().sort(["lang", "len"], descending=[False, True])
     )
     manifest = {
         "build_id": build_id,
         "config_hash": config_hash(cfg),
-        "docs_in": frame.height,
+        "docs_in": meta.height,
         "docs_released": kept.height,
         "languages": per_lang,
         "files": files,
@@ -101,7 +115,7 @@ def build_release(frame: pl.DataFrame, release_root: str | Path, cfg: dict) -> d
     write_text(data_card(manifest, summary, reasons, kept), staging / "README.md")
     publish_dir(staging, build_dir, release_root / "current", Path("builds") / build_id)
     manifest["path"] = str(build_dir)
-    return manifest
+    return manifest, summary
 
 
 def data_card(manifest: dict, summary: pl.DataFrame, reasons: pl.DataFrame, kept: pl.DataFrame) -> str:
@@ -113,7 +127,7 @@ def data_card(manifest: dict, summary: pl.DataFrame, reasons: pl.DataFrame, kept
         for split in ("train", "validation"):
             if any(f["lang"] == lang and f["split"] == split for f in manifest["files"]):
                 lines += [f"  - split: {split}", f"    path: {lang}/{split}-*.parquet"]
-    licenses = sorted({str(x) for x in kept["license"].to_list()}) if kept.height else []
+    licenses = sorted({str(x) for x in kept["license"].to_list()}) if kept.height and "license" in kept.columns else []
     lines += ["---", "", f"# Curated corpus release `{manifest['build_id']}`", "",
               f"{manifest['docs_released']} documents released out of {manifest['docs_in']} parsed "
               f"(config `{manifest['config_hash']}`). Built by curation_platform: parse -> standardize -> "

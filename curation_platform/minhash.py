@@ -137,18 +137,45 @@ def near_duplicate_components(sig: np.ndarray, cfg: MinHashConfig) -> tuple[list
     return [uf.find(i) for i in range(n)], stats
 
 
-def deduplicate(df: pl.DataFrame, cfg: MinHashConfig) -> tuple[pl.DataFrame, dict]:
-    """Cluster documents of a frame with `id`, `text`.
+KEYS_SCHEMA = {"id": pl.String, "exact": pl.UInt64, "chars": pl.Int64}
+
+
+def shard_keys(df: pl.DataFrame, cfg: MinHashConfig) -> pl.DataFrame:
+    """What dedup needs of each document, without its text: `exact` (normalised-text hash),
+    `chars` (to pick the longest copy) and `sig` (MinHash, uint32 x num_perm; null for a
+    row whose text already occurred earlier in this frame: exact copies need no signature).
+    Computed once per shard and cached, so a new shard never re-hashes old ones."""
+    texts = [t or "" for t in df["text"].to_list()]
+    exact = [normalized_hash(t) for t in texts]
+    seen: set[int] = set()
+    first = []
+    for i, h in enumerate(exact):
+        if h not in seen:
+            seen.add(h)
+            first.append(i)
+    sig = signatures((texts[i] for i in first), cfg).astype(np.uint32)
+    full = np.zeros((len(texts), cfg.num_perm), dtype=np.uint32)
+    full[first] = sig
+    has = np.zeros(len(texts), dtype=bool)
+    has[first] = True
+    out = pl.DataFrame({"id": df["id"].to_list(), "exact": exact, "chars": [len(t) for t in texts]}, schema=KEYS_SCHEMA)
+    sig_col = pl.Series("sig", full, dtype=pl.Array(pl.UInt32, cfg.num_perm))
+    return out.with_columns(pl.when(pl.Series(has)).then(sig_col).otherwise(None).alias("sig"))
+
+
+def cluster_keys(keys: pl.DataFrame, cfg: MinHashConfig) -> tuple[pl.DataFrame, dict]:
+    """Cluster documents from their keys (`shard_keys` columns, optional `priority`).
 
     Returns `id`, `cluster_id`, `dup_count`, `keep`, `dup_type` in input order. One
-    survivor per cluster: the highest `priority` (optional column; reference texts such
-    as parallel sides win over web copies), then the longest text (most complete copy),
-    ties by id; the cluster id is the survivor's id, so it is stable across reruns."""
-    ids = df["id"].to_list()
-    texts = [t or "" for t in df["text"].to_list()]
-    prio = df["priority"].to_list() if "priority" in df.columns else [0] * len(ids)
+    survivor per cluster: the highest `priority` (reference texts such as parallel sides
+    win over web copies), then the longest text (most complete copy), ties by id; the
+    cluster id is the survivor's id, so it is stable across reruns."""
+    ids = keys["id"].to_list()
+    exact = keys["exact"].to_list()
+    chars = keys["chars"].to_list()
+    prio = keys["priority"].to_list() if "priority" in keys.columns else [0] * len(ids)
     n = len(ids)
-    exact = [normalized_hash(t) for t in texts]
+    has_sig = keys["sig"].is_not_null().to_list()
     rep_of_hash: dict[int, int] = {}
     reps: list[int] = []
     rep_index = [0] * n
@@ -156,16 +183,21 @@ def deduplicate(df: pl.DataFrame, cfg: MinHashConfig) -> tuple[pl.DataFrame, dic
         if h not in rep_of_hash:
             rep_of_hash[h] = len(reps)
             reps.append(i)
+        elif has_sig[i] and not has_sig[reps[rep_of_hash[h]]]:
+            reps[rep_of_hash[h]] = i  # the first copy of this text with a signature represents it
         rep_index[i] = rep_of_hash[h]
-    sig = signatures((texts[i] for i in reps), cfg)
-    roots, stats = near_duplicate_components(sig, cfg)
+    missing = [ids[r] for r in reps if not has_sig[r]]
+    if missing:
+        raise ValueError(f"no MinHash signature for {len(missing)} texts (e.g. id {missing[0]!r}): the key cache is inconsistent; delete it")
+    sig = keys["sig"].gather(reps).to_numpy() if reps else np.zeros((0, cfg.num_perm), dtype=np.uint32)
+    roots, stats = near_duplicate_components(np.asarray(sig, dtype=np.uint64).reshape(len(reps), cfg.num_perm), cfg)
     comp = [roots[rep_index[i]] for i in range(n)]
     members: dict[int, list[int]] = {}
     for i, c in enumerate(comp):
         members.setdefault(c, []).append(i)
     cluster_id, dup_count, keep, dup_type = [""] * n, [0] * n, [False] * n, [""] * n
     for group in members.values():
-        survivor = min(group, key=lambda i: (-prio[i], -len(texts[i]), ids[i]))
+        survivor = min(group, key=lambda i: (-prio[i], -chars[i], ids[i]))
         distinct = len({exact[i] for i in group})
         for i in group:
             cluster_id[i] = ids[survivor]
@@ -185,3 +217,11 @@ def deduplicate(df: pl.DataFrame, cfg: MinHashConfig) -> tuple[pl.DataFrame, dic
         schema={"id": pl.String, "cluster_id": pl.String, "dup_count": pl.Int64, "keep": pl.Boolean, "dup_type": pl.String},
     )
     return out, stats
+
+
+def deduplicate(df: pl.DataFrame, cfg: MinHashConfig) -> tuple[pl.DataFrame, dict]:
+    """Cluster the documents of one frame with `id`, `text` (optional `priority`); see `cluster_keys`."""
+    keys = shard_keys(df, cfg)
+    if "priority" in df.columns:
+        keys = keys.with_columns(df["priority"])
+    return cluster_keys(keys, cfg)

@@ -9,14 +9,14 @@ from typing import Callable, Iterable
 
 import polars as pl
 
-from curation_platform.construct import build_release, final_frame, language_summary
+from curation_platform.construct import build_release, final_frame
 from curation_platform.label import label_frame
 from curation_platform.langid import LanguageIdentifier
-from curation_platform.minhash import MinHashConfig, deduplicate
+from curation_platform.minhash import MinHashConfig, cluster_keys, shard_keys
 from curation_platform.readers import read_shard
 from curation_platform.records import Document, ParseIssue, documents_frame, issues_frame
 from curation_platform.standardize import standardize_frame
-from curation_platform.storage import write_parquet
+from curation_platform.storage import file_digest, write_parquet
 
 Progress = Callable[[str], None]
 
@@ -92,25 +92,57 @@ def reference_sides(parallel_files: Iterable[str | Path]) -> pl.DataFrame:
     return pl.concat(frames).unique(subset="id", keep="first", maintain_order=True)
 
 
+def _keys_name(path: str | Path, cfg: MinHashConfig, keep_column: str) -> str:
+    return f"{Path(path).stem}-{file_digest(path)[:16]}-{cfg.hash}-{keep_column}.parquet"
+
+
+def shard_dedup_keys(path: str | Path, cfg: MinHashConfig, keep_column: str, cache: Path | None = None) -> pl.DataFrame:
+    """Dedup keys (id, exact, chars, sig, lang) of one labelled shard's kept rows, read
+    from `cache` when this exact file content was already hashed with this config."""
+    if cache is not None and cache.is_file():
+        return pl.read_parquet(cache)
+    df = pl.read_parquet(path, columns=["id", "text", "lang", keep_column]).filter(pl.col(keep_column))
+    keys = shard_keys(df, cfg).with_columns(df["lang"])
+    if cache is not None:
+        write_parquet(keys, cache)
+    return keys
+
+
 def dedup_corpus(labelled_files: list[str | Path], out_file: str | Path, cfg: dict, reference_files: Iterable[str | Path] = (),
-                 reference: pl.DataFrame | None = None, keep_column: str = "keep") -> dict:
+                 reference: pl.DataFrame | None = None, keep_column: str = "keep", index_dir: str | Path | None = None) -> dict:
     """Exact + MinHash dedup across every labelled shard; only rows kept so far
     (`keep_column`) compete. Reference texts (`reference` {id, text, lang}, and the sides
     of labelled parallel shards in `reference_files`) join the index with priority: they
-    always survive, and the output lists only this corpus's documents."""
-    kept = scan_labelled(labelled_files).filter(pl.col(keep_column)).select("id", "text", "lang").collect()
+    always survive, and the output lists only this corpus's documents.
+
+    Streams: one shard's text in memory at a time; what is kept for the whole corpus is
+    ~0.5 KB of keys per document. Keys are cached per shard content in `index_dir`
+    (default: beside `out_file`), so a new shard is checked against the existing index
+    without re-hashing the old ones; cache files of shards no longer present are removed."""
+    mcfg = MinHashConfig.from_dict(cfg.get("dedup"))
+    out_file = Path(out_file)
+    index_dir = Path(index_dir) if index_dir else out_file.parent / f".{out_file.stem}.keys"
+    index_dir.mkdir(parents=True, exist_ok=True)
+    if not labelled_files:
+        raise FileNotFoundError("no labelled shards to read")
+    names = [_keys_name(f, mcfg, keep_column) for f in labelled_files]
+    parts = [shard_dedup_keys(f, mcfg, keep_column, index_dir / n) for f, n in zip(labelled_files, names)]
+    for stale in index_dir.glob(f"*-{mcfg.hash}-{keep_column}.parquet"):
+        if stale.name not in names:
+            stale.unlink(missing_ok=True)
     # The same document in two shards (same id) counts once.
-    kept = kept.unique(subset="id", keep="first", maintain_order=True)
+    kept = pl.concat(parts).unique(subset="id", keep="first", maintain_order=True)
     refs = reference_sides(reference_files)
     if reference is not None and reference.height:
         refs = pl.concat([refs, reference.select("id", "text", "lang")]).unique(subset="id", keep="first", maintain_order=True)
-    index = pl.concat([kept.with_columns(pl.lit(0).alias("priority")), refs.with_columns(pl.lit(1).alias("priority"))])
-    out, stats = deduplicate(index, MinHashConfig.from_dict(cfg.get("dedup")))
+    ref_keys = shard_keys(refs, mcfg).with_columns(refs["lang"])
+    index = pl.concat([kept.with_columns(pl.lit(0).alias("priority")), ref_keys.with_columns(pl.lit(1).alias("priority"))])
+    out, stats = cluster_keys(index, mcfg)
     out = out.head(kept.height)
     ref_ids = set(refs["id"].to_list())
     stats.update({"docs": kept.height, "removed": int((~out["keep"]).sum()), "reference_texts": refs.height,
                   "duplicates_of_reference": sum(1 for c, k in zip(out["cluster_id"].to_list(), out["keep"].to_list()) if not k and c in ref_ids)})
-    out = out.join(kept.select("id", "lang"), on="id", how="left")
+    out = out.with_columns(kept["lang"])
     write_parquet(out, out_file)
     sizes = out.filter(pl.col("dup_count") > 1).group_by("cluster_id").agg(pl.len().alias("size"))["size"].to_list()
     stats["cluster_sizes"] = sizes
@@ -122,7 +154,4 @@ def dedup_corpus(labelled_files: list[str | Path], out_file: str | Path, cfg: di
 
 
 def construct_corpus(labelled_files: list[str | Path], dedup_file: str | Path, release_root: str | Path, cfg: dict) -> tuple[dict, pl.DataFrame]:
-    frame = final_frame(scan_labelled(labelled_files), pl.scan_parquet(str(dedup_file))).collect()
-    frame = frame.unique(subset="id", keep="first", maintain_order=True)
-    manifest = build_release(frame, release_root, cfg)
-    return manifest, language_summary(frame)
+    return build_release(final_frame(scan_labelled(labelled_files), pl.scan_parquet(str(dedup_file))), release_root, cfg)

@@ -134,6 +134,10 @@ class Layout:
     def dedup_file(self) -> Path:
         return self.root / "lake" / "dedup" / "clusters.parquet"
 
+    def dedup_keys_dir(self) -> Path:
+        """Per-shard dedup keys (hashes and MinHash signatures), reused by the next run."""
+        return self.root / "index" / "dedup_keys"
+
     def release_dir(self) -> Path:
         return self.root / "release"
 

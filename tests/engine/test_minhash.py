@@ -83,3 +83,35 @@ def test_parallel_sides_feed_the_monolingual_index(tmp_path):
     assert out["keep"].to_list() == [False, True, False]
     assert out["cluster_id"].to_list()[0] == "p1:tgt"
     assert stats["reference_texts"] == 2 and stats["duplicates_of_reference"] == 2 and stats["removed"] == 2
+
+
+def test_dedup_is_incremental_across_shards(tmp_path, flores):
+    """A new shard is checked against the cached keys of the old ones (not re-hashed), with
+    the same result as a run from scratch; keys of a removed shard are dropped."""
+    import os
+
+    from curation_platform.pipeline import dedup_corpus
+    from curation_platform.settings import load_config
+
+    lines = flores("tgl_Latn")
+    docs = [" ".join(lines[i * 5 : i * 5 + 5]) for i in range(40)]
+    a = pl.DataFrame({"id": [f"a{i}" for i in range(20)], "text": docs[:20], "lang": ["tgl_Latn"] * 20, "keep": [True] * 20})
+    edited = [" ".join(d.split()[1:]) for d in docs[:5]]  # near copies of five shard-a documents
+    b = pl.DataFrame({"id": [f"b{i}" for i in range(25)], "text": docs[20:40] + edited, "lang": ["tgl_Latn"] * 25, "keep": [True] * 25})
+    a.write_parquet(tmp_path / "a.parquet")
+    b.write_parquet(tmp_path / "b.parquet")
+    cfg = load_config()
+    dedup_corpus([tmp_path / "a.parquet"], tmp_path / "dd.parquet", cfg)
+    keys = tmp_path / ".dd.keys"
+    (a_keys,) = list(keys.glob("a-*.parquet"))
+    before = os.stat(a_keys).st_mtime_ns
+    stats = dedup_corpus([tmp_path / "a.parquet", tmp_path / "b.parquet"], tmp_path / "dd.parquet", cfg)
+    assert os.stat(a_keys).st_mtime_ns == before  # old shard not re-hashed
+    assert len(list(keys.glob("*.parquet"))) == 2
+    inc = pl.read_parquet(tmp_path / "dd.parquet")
+    assert stats["removed"] == 5 and inc.filter(~pl.col("keep")).height == 5
+    assert set(inc.filter(pl.col("dup_count") > 1)["cluster_id"]) <= {f"a{i}" for i in range(5)}
+    scratch = dedup_corpus([tmp_path / "a.parquet", tmp_path / "b.parquet"], tmp_path / "fresh.parquet", cfg, index_dir=tmp_path / "other")
+    assert pl.read_parquet(tmp_path / "fresh.parquet").equals(inc) and scratch["removed"] == 5
+    dedup_corpus([tmp_path / "b.parquet"], tmp_path / "dd.parquet", cfg)
+    assert [p.name.split("-")[0] for p in keys.glob("*.parquet")] == ["b"]
