@@ -29,6 +29,7 @@ from curation_platform.assets.automation import (
     weekly_replan_schedule,
 )
 from curation_platform.assets.business import business
+from curation_platform.assets.executors import executor_from_config
 from curation_platform.assets.construct import construct
 from curation_platform.assets.deduplicate import deduplicate
 from curation_platform.assets.label import label
@@ -39,13 +40,16 @@ from curation_platform.assets.standardize import standardize
 from curation_platform.assets.synthetic import synthetic, synthetic_dedup, synthetic_label, synthetic_release
 from curation_platform.assets.web_crawl import web_crawl
 from curation_platform.resources import CurationResource, EmbeddingsResource, LangIdResource, LLMResource, default_data_root
+from curation_platform.settings import load_config
 
 import os
 
 
 def build_definitions(data_root: str | None = None, config_path: str | None = None, langid_model: str | None = None) -> Definitions:
     root = data_root or default_data_root()
+    config_path = config_path or os.environ.get("CURATION_CONFIG")
     return Definitions(
+        executor=executor_from_config(load_config(config_path)),
         assets=[web_crawl, standardize, label, deduplicate, construct, eval_results, quality_gaps, mixture_plan, training_mixture, proxy_eval,
                 parallel, parallel_label, parallel_dedup, parallel_construct,
                 synthetic, synthetic_label, synthetic_dedup, synthetic_release, business, train_langid, train_quality_model],
@@ -54,7 +58,7 @@ def build_definitions(data_root: str | None = None, config_path: str | None = No
                  synthetic_request_sensor, business_sources_sensor, business_release_sensor],
         schedules=[hourly_ingest_schedule, nightly_release_schedule, weekly_replan_schedule],
         resources={
-            "curation": CurationResource(data_root=root, config_path=config_path or os.environ.get("CURATION_CONFIG")),
+            "curation": CurationResource(data_root=root, config_path=config_path),
             "langid": LangIdResource(model_path=langid_model or os.environ.get("CURATION_LANGID_MODEL"),
                                      trained_dir=os.environ.get("CURATION_TRAINED_LANGID") or str(Path(root) / "models" / "langid")),
             "duckdb": DuckDBResource(database=str(Path(root) / "catalogue.duckdb")),
@@ -65,3 +69,9 @@ def build_definitions(data_root: str | None = None, config_path: str | None = No
 
 
 defs = build_definitions()
+
+
+def ingest_job_def():
+    """The ingest job of the module's Definitions, for `reconstructable` (executors that run
+    steps in other processes or on other machines rebuild the job from this function)."""
+    return defs.resolve_job_def("ingest_web_crawl")

@@ -135,7 +135,7 @@ def mean_pair_jaccard(docs: list[dict[str, Any]]) -> dict[str, float]:
     for d in docs:
         if d["kind"] == "copy":
             per_rate.setdefault(str(d["rate"]), []).append(true_jaccard(source[d["group"]], d["text"]))
-    return {r: round(sum(v) / len(v), 3) for r, v in per_rate.items()}
+    return {str(r): round(sum(v) / len(v), 3) for r in RATES if (v := per_rate.get(str(r)))}
 
 
 def evaluate(docs: list[dict[str, Any]], cluster: list[int], max_examples: int = 8) -> dict[str, Any]:
@@ -157,8 +157,9 @@ def evaluate(docs: list[dict[str, Any]], cluster: list[int], max_examples: int =
         found = int(cluster[i] == cluster[src[d["group"]]])
         for key in (str(d["rate"]), f"{d['rate']}|{docs[src[d['group']]]['script']}"):
             hits.setdefault(key, []).append(found)
-    recall = {k: round(sum(v) / len(v), 4) for k, v in hits.items() if "|" not in k}
-    by_script = {k: {"recall": round(sum(v) / len(v), 4), "pairs": len(v)} for k, v in sorted(hits.items()) if "|" in k}
+    recall = {str(r): round(sum(v) / len(v), 4) for r in RATES if (v := hits.get(str(r)))}
+    by_script = {f"{r}|{sc}": {"recall": round(sum(v) / len(v), 4), "pairs": len(v)}
+                 for sc in ("spaced", "unspaced") for r in RATES if (v := hits.get(f"{r}|{sc}"))}
     # false-positive pairs: enumerate members of clusters that mix groups (clusters are small)
     members: dict[int, list[int]] = {}
     for i, c in enumerate(cluster):
@@ -236,6 +237,7 @@ def main() -> None:
     ap.add_argument("--per-rate", type=int, default=12, help="planted pairs per edit rate per FLORES language (UDHR: 1)")
     ap.add_argument("--cores", type=int, default=1, help="CPUs every tool is pinned to (0 = all; default 1)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--repeat", type=int, default=3, help="runs per tool; the fastest is reported (shared machines)")
     ap.add_argument("--data", type=Path, default=default_data())
     ap.add_argument("--out", type=Path, default=BENCH / "results" / "dedup_quality.json")
     ap.add_argument("--datatrove-venv", type=Path, default=BENCH / ".venv-datatrove")
@@ -280,16 +282,22 @@ def main() -> None:
     cpus = pick_cpus(args.cores)
     env = {"POLARS_MAX_THREADS": str(len(cpus)), "OMP_NUM_THREADS": str(len(cpus)), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
     tools: dict[str, Any] = {}
+    load_start = [round(x, 2) for x in os.getloadavg()]
     try:
         docs, summary = build(args.n, args.per_rate, args.data, args.seed)
         summary["mean_unit_5gram_jaccard_by_rate"] = mean_pair_jaccard(docs)
         write_jsonl(docs_file, [{"id": d["id"], "text": d["text"]} for d in docs])
         for name, cmd in runners.items():
-            log(f"running {name} ...")
             out = work / f"{name.replace(' ', '_').replace('+', '')}.json"
-            r = run_side([*cmd, "--out", str(out)], out, cpus, env, log_file=out.with_suffix(".log"))
-            tools[name] = {**evaluate(docs, r["cluster"]), "docs_per_s": r["end_to_end_docs_per_s"],
+            runs = []
+            for k in range(args.repeat):
+                log(f"running {name} ({k + 1}/{args.repeat}) ...")
+                runs.append(run_side([*cmd, "--out", str(out)], out, cpus, env, log_file=out.with_suffix(".log")))
+            r = min(runs, key=lambda x: x["end_to_end_seconds"])  # least disturbed run; clusters are deterministic
+            tools[name] = {**evaluate(docs, runs[0]["cluster"]), "docs_per_s": r["end_to_end_docs_per_s"],
                            "docs_per_cpu_s": r["end_to_end_docs_per_cpu_s"], "seconds": r["end_to_end_seconds"],
+                           "seconds_all_runs": [x["end_to_end_seconds"] for x in runs],
+                           "same_clusters_all_runs": all(x["cluster"] == runs[0]["cluster"] for x in runs),
                            "process_seconds": r["process_seconds"], "peak_rss_mb": r["peak_rss_mb"], "config": r["config"],
                            "stages": r["stages"]}
     finally:
@@ -307,19 +315,28 @@ def main() -> None:
             "precision": "true pairs predicted / predicted pairs, over all documents",
             "edit_rate": "share of units edited: whitespace words, or characters in scripts without spaces",
             "unit_5gram_jaccard": "Jaccard of unit 5-gram sets (tool-neutral ground-truth similarity)",
-            "docs_per_s": "documents / wall seconds of the dedup run (input read included, imports excluded)",
+            "docs_per_s": "documents / wall seconds of the dedup run (input read included, imports excluded); fastest of --repeat runs",
         },
         "dataset": summary,
         "tools": tools,
         "skipped": skipped,
         "versions": versions,
-        "machine": machine(cpus),
+        "notes": [
+            "Same MinHash shape everywhere; what differs is tokenization/normalization, the hash family, and whether LSH candidates are verified "
+            "(ours: estimated Jaccard >= 0.6; datatrove: none; text-dedup: optional exact Jaccard).",
+            "datatrove runs one word tokenizer per pipeline (spaCy 'eng' here) and text-dedup splits on \\W: in scripts without spaces a whole "
+            "phrase is one token, so one edited character changes the token and its 5 shingles; fewer than 5 tokens (datatrove) or "
+            "min_length 5 (text-dedup) means no signature at all, so even verbatim copies of short unspaced paragraphs are missed.",
+            "A 5-gram MinHash at threshold ~0.6 cannot find pairs whose 5-gram Jaccard is far below it: see mean_unit_5gram_jaccard_by_rate "
+            "(10% edited words leave J ~0.46, 20% ~0.25), so recall there is low for every tool by design.",
+        ],
+        "machine": {**machine(cpus), "loadavg_1_5_15_at_start": load_start},
         "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "python": platform.python_version(),
     }
-    print_tables(res)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(res, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print_tables(res)
     print(f"\nwrote {args.out}")
 
 

@@ -1,7 +1,8 @@
 """Realistic edits for planted near-duplicates (stdlib only, shared by the benchmarks).
 
 Edit rates are counted in *units*: whitespace-separated words in spaced scripts and
-characters in scripts written without spaces (Thai, Lao, Khmer, Myanmar, Han, Kana), so
+characters (a base character with its combining marks) in scripts written without spaces
+(Thai, Lao, Khmer, Myanmar, Han, Kana), so
 "5% edited" means the same amount of change in every script and does not favour any
 tool's tokenizer. The operations are the ones seen between web copies of one text:
 typos, dropped, inserted and substituted words, swapped neighbours; `web_variant` also
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import random
 import re
+import unicodedata
 
 # Mean whitespace-token length above which a text is treated as written without spaces.
 UNSPACED_MEAN_TOKEN_CHARS = 12.0
@@ -38,10 +40,21 @@ def is_unspaced(text: str) -> bool:
     return bool(tokens) and sum(map(len, tokens)) / len(tokens) > UNSPACED_MEAN_TOKEN_CHARS
 
 
+def characters(text: str) -> list[str]:
+    """User-perceived characters: each base character with the combining marks after it."""
+    out: list[str] = []
+    for ch in text:
+        if out and unicodedata.category(ch).startswith("M"):
+            out[-1] += ch
+        else:
+            out.append(ch)
+    return out
+
+
 def units(text: str) -> list[str]:
     """The neutral units edit rates and `true_jaccard` count: words, or characters when unspaced."""
     if is_unspaced(text):
-        return [c for c in text.lower() if not c.isspace() and not _PUNCT.fullmatch(c)]
+        return [c for c in characters(text.lower()) if not c.isspace() and not _PUNCT.fullmatch(c)]
     return [w for w in _PUNCT.sub(" ", text.lower()).split() if w]
 
 
@@ -96,7 +109,7 @@ def edit_units(text: str, rate: float, rng: random.Random) -> str:
     if rate <= 0:
         return text
     if is_unspaced(text):
-        chars = list(text)
+        chars = characters(text)
         n_edits = max(1, round(rate * sum(1 for c in chars if not c.isspace())))
         return "".join(_edit_tokens(chars, n_edits, rng, chars=True))
     tokens = text.split(" ")

@@ -104,7 +104,8 @@ def machine(cpus: Sequence[int]) -> dict[str, Any]:
     lines = cpuinfo.read_text().splitlines() if cpuinfo.is_file() else []
     model = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")), platform.processor())
     return {"cpu_count": os.cpu_count(), "cpu_model": model, "cores_used": len(cpus), "pinned_cpus": list(cpus),
-            "platform": platform.platform(), "python": platform.python_version()}
+            "platform": platform.platform(), "python": platform.python_version(),
+            "loadavg_1_5_15_at_end": [round(x, 2) for x in os.getloadavg()]}
 
 def ensure_venv(venv: Path, python: str, requirements: Sequence[str], log=print) -> Path:
     """Create `venv` with `python` and pip-install `requirements` once; return its python.
