@@ -26,42 +26,43 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 
-def one_scale(n: int, shard_docs: int, data: Path) -> dict:
-    """Run the spine on n documents in shards of `shard_docs`; called in a child process."""
+def write_input(n: int, shard_docs: int, data: Path, inbox: Path) -> None:
+    """The input shards, written by the parent: building them is not the pipeline's memory."""
     from spine import build_docs
 
+    docs = build_docs(n, data)
+    inbox.mkdir(parents=True, exist_ok=True)
+    for s in range(0, n, shard_docs):
+        path = inbox / f"s{s // shard_docs:05d}.jsonl"
+        path.write_text("\n".join(json.dumps(d, ensure_ascii=False) for d in docs[s : s + shard_docs]) + "\n", encoding="utf-8")
+
+
+def one_scale(root: Path) -> dict:
+    """Run the spine on the shards in root/inbox/web_crawl; called in a child process."""
     from curation_platform.pipeline import construct_corpus, dedup_corpus, label_shard, parse_shard, standardize_shard
     from curation_platform.settings import load_config
     from curation_platform.storage import Layout
 
     cfg = load_config()
     t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="memory-bench-") as tmp:
-        layout = Layout(tmp).ensure()
-        docs = build_docs(n, data)
-        shards = []
-        for s in range(0, n, shard_docs):
-            path = layout.inbox() / f"s{s // shard_docs:05d}.jsonl"
-            path.write_text("\n".join(json.dumps(d, ensure_ascii=False) for d in docs[s : s + shard_docs]) + "\n", encoding="utf-8")
-            shards.append(path)
-        del docs
-        rss_after_input = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        labelled = []
-        for path in shards:
-            key = path.stem
-            parsed, std, lab = (layout.stage_file("web_crawl", st, key) for st in ("parsed", "standardized", "labelled"))
-            parse_shard(path, parsed, layout.quarantine("web_crawl") / f"{key}.parquet")
-            standardize_shard(parsed, std, cfg)
-            label_shard(std, lab, cfg)
-            labelled.append(lab)
-        rss_per_shard = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        dd = dedup_corpus(labelled, layout.dedup_file(), cfg, index_dir=layout.dedup_keys_dir())
-        rss_dedup = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        manifest, _ = construct_corpus(labelled, layout.dedup_file(), layout.release_dir(), cfg)
-    return {"docs": n, "shards": len(shards), "seconds": round(time.perf_counter() - t0, 1),
+    layout = Layout(root).ensure()
+    shards = sorted(layout.inbox().glob("*.jsonl"))
+    labelled = []
+    for path in shards:
+        key = path.stem
+        parsed, std, lab = (layout.stage_file("web_crawl", st, key) for st in ("parsed", "standardized", "labelled"))
+        parse_shard(path, parsed, layout.quarantine("web_crawl") / f"{key}.parquet")
+        standardize_shard(parsed, std, cfg)
+        label_shard(std, lab, cfg)
+        labelled.append(lab)
+    rss_per_shard = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    dd = dedup_corpus(labelled, layout.dedup_file(), cfg, index_dir=layout.dedup_keys_dir())
+    rss_dedup = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    manifest, _ = construct_corpus(labelled, layout.dedup_file(), layout.release_dir(), cfg)
+    return {"shards": len(shards), "seconds": round(time.perf_counter() - t0, 1),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-            "peak_rss_mb_after_building_input": round(rss_after_input, 1), "peak_rss_mb_after_per_shard_stages": round(rss_per_shard, 1),
-            "peak_rss_mb_after_dedup": round(rss_dedup, 1), "removed_as_duplicates": dd["removed"], "released": manifest["docs_released"]}
+            "peak_rss_mb_after_per_shard_stages": round(rss_per_shard, 1), "peak_rss_mb_after_dedup": round(rss_dedup, 1),
+            "removed_as_duplicates": dd["removed"], "released": manifest["docs_released"]}
 
 
 def main() -> int:
@@ -71,18 +72,19 @@ def main() -> int:
     ap.add_argument("--scales", default="1,4,10")
     ap.add_argument("--data", type=Path, default=Path(os.environ.get("CURATION_TEST_DATA") or REPO.parent / "shared" / "data"))
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "memory.json")
-    ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        print(json.dumps(one_scale(args.child, args.shard, args.data)))
+        print(json.dumps(one_scale(args.child)))
         return 0
     rows = []
     for scale in [int(x) for x in args.scales.split(",")]:
         n = args.base * scale
         print(f"{scale}x: {n} documents ...", file=sys.stderr, flush=True)
-        out = subprocess.run([sys.executable, __file__, "--child", str(n), "--shard", str(args.shard), "--data", str(args.data)],
-                             capture_output=True, text=True, check=True)
-        rows.append({"scale": scale, **json.loads(out.stdout.strip().splitlines()[-1])})
+        with tempfile.TemporaryDirectory(prefix="memory-bench-") as tmp:
+            write_input(n, args.shard, args.data, Path(tmp) / "inbox" / "web_crawl")
+            out = subprocess.run([sys.executable, __file__, "--child", tmp], capture_output=True, text=True, check=True)
+        rows.append({"scale": scale, "docs": n, **json.loads(out.stdout.strip().splitlines()[-1])})
     base = rows[0]["peak_rss_mb"]
     for r in rows:
         r["growth_vs_1x"] = round(r["peak_rss_mb"] / base, 3)

@@ -55,7 +55,8 @@ def run_teacher(name: str, labelled: pl.DataFrame, work: Path, cfg: dict, judges
            "teacher_vs_truth": truth_scores(labels, "teacher_label"), "classifier_vs_truth_held_out": truth_scores(held, "clf"),
            "beats_heuristic": meta["beats_heuristic"]}
     for col in [c for c in labels.columns if c.startswith("rating_")]:
-        out[f"{col}_vs_truth"] = truth_scores(labels.with_columns((pl.col(col) >= qcfg["rating_threshold"]).alias("v")), "v")
+        cut = meta["agreement"]["rating_cuts"][col.removeprefix("rating_")]
+        out[f"{col}_vs_truth"] = truth_scores(labels.with_columns((pl.col(col) >= cut).alias("v")), "v")
     miss = labels.filter(pl.col("teacher_label") != pl.col("truth")).group_by("kind").len()
     out["teacher_errors_by_kind"] = {r["kind"]: r["len"] for r in miss.iter_rows(named=True)}
     return out
@@ -69,6 +70,7 @@ def main() -> int:
     ap.add_argument("--api", default="completions", choices=["completions", "chat"])
     ap.add_argument("--no-llm", action="store_true", help="heuristic teacher only")
     ap.add_argument("--cache", help="judge answer cache (SQLite) to reuse across runs")
+    ap.add_argument("--rating-threshold", default="3.0", help="a number (same cut for every judge) or `median` (each judge's own median)")
     ap.add_argument("--data", default=os.environ.get("CURATION_TEST_DATA") or str(REPO.parent / "shared" / "data"))
     ap.add_argument("--out", default=str(REPO / "bench" / "results" / "quality_model.json"))
     args = ap.parse_args()
@@ -76,6 +78,7 @@ def main() -> int:
     flores = Path(args.data) / "flores200" / "devtest"
     docs = pl.DataFrame(paired_corpus({lang: (flores / f"{lang}.devtest").read_text("utf-8").splitlines() for lang in LANGS}, args.per_language))
     cfg = load_config()
+    cfg["quality_model"]["rating_threshold"] = args.rating_threshold if args.rating_threshold == "median" else float(args.rating_threshold)
     labelled = label_frame(docs, cfg, LanguageIdentifier())
     results: dict = {"documents": docs.height, "languages": LANGS, "rules_vs_truth": truth_scores(labelled, "keep")}
 

@@ -6,11 +6,14 @@ without spaces (Thai, Khmer, ...) match as substrings."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from curation_platform.scripts import UNSPACED, script_counts
 
 LEXICON_KINDS = ("taboo", "honorific")
 
 
+@lru_cache(maxsize=4096)
 def _unspaced(entry: str) -> bool:
     counts = script_counts(entry)
     return bool(counts) and max(counts, key=counts.__getitem__) in UNSPACED

@@ -10,8 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import asdict, dataclass
-from itertools import combinations
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 import polars as pl
@@ -33,6 +32,7 @@ class MinHashConfig:
     seed: int = 1
     threshold: float = 0.6
     max_bucket_pairs: int = 64
+    gpu_mode: str = "disable"   # datasketch: disable | detect (a CUDA GPU with CuPy when present) | always
 
     def __post_init__(self) -> None:
         if self.bands * self.rows > self.num_perm:
@@ -45,7 +45,8 @@ class MinHashConfig:
 
     @property
     def hash(self) -> str:
-        return config_hash(asdict(self))
+        """Settings that change results (the device does not: GPU and CPU hashes are equal)."""
+        return config_hash({k: v for k, v in asdict(self).items() if k != "gpu_mode"})
 
 
 def normalized_hash(text: str) -> int:
@@ -71,7 +72,8 @@ def signatures(texts: Iterable[str], cfg: MinHashConfig) -> np.ndarray:
     shingled = [shingles(t, cfg.ngram) for t in texts]
     if not shingled:
         return np.zeros((0, cfg.num_perm), dtype=np.uint64)
-    mhs = MinHash.bulk(shingled, num_perm=cfg.num_perm, seed=cfg.seed, hashfunc=_hash32)
+    extra = {"gpu_mode": cfg.gpu_mode} if cfg.gpu_mode != "disable" else {}
+    mhs = MinHash.bulk(shingled, num_perm=cfg.num_perm, seed=cfg.seed, hashfunc=_hash32, **extra)
     return np.vstack([m.hashvalues for m in mhs]).astype(np.uint64)
 
 
@@ -87,63 +89,14 @@ def band_keys(sig: np.ndarray, cfg: MinHashConfig) -> np.ndarray:
     return keys
 
 
-class _UnionFind:
-    def __init__(self, n: int):
-        self.parent = list(range(n))
-
-    def find(self, x: int) -> int:
-        p = self.parent
-        while p[x] != x:
-            p[x] = p[p[x]]
-            x = p[x]
-        return x
-
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
-
-
-def near_duplicate_components(sig: np.ndarray, cfg: MinHashConfig) -> tuple[list[int], dict]:
-    """Root index per document after merging verified LSH candidate pairs."""
-    n = sig.shape[0]
-    uf = _UnionFind(n)
-    stats = {"candidate_pairs": 0, "verified_pairs": 0}
-    if n < 2:
-        return list(range(n)), stats
-    keys = band_keys(sig, cfg)
-    frame = pl.DataFrame({
-        "doc": np.repeat(np.arange(n, dtype=np.int64), cfg.bands),
-        "band": np.tile(np.arange(cfg.bands, dtype=np.int64), n),
-        "key": keys.reshape(-1),
-    })
-    buckets = (
-        frame.group_by("band", "key").agg(pl.col("doc").sort()).filter(pl.col("doc").list.len() > 1)["doc"].to_list()
-    )
-    need = int(np.ceil(cfg.threshold * cfg.num_perm))
-    checked: set[tuple[int, int]] = set()
-    for docs in buckets:
-        pairs = combinations(docs, 2) if len(docs) <= cfg.max_bucket_pairs else ((docs[0], d) for d in docs[1:])
-        for a, b in pairs:
-            if (a, b) in checked:
-                continue
-            checked.add((a, b))
-            stats["candidate_pairs"] += 1
-            if uf.find(a) == uf.find(b):
-                continue
-            if int(np.count_nonzero(sig[a] == sig[b])) >= need:
-                stats["verified_pairs"] += 1
-                uf.union(a, b)
-    return [uf.find(i) for i in range(n)], stats
-
-
 KEYS_SCHEMA = {"id": pl.String, "exact": pl.UInt64, "chars": pl.Int64}
 
 
 def shard_keys(df: pl.DataFrame, cfg: MinHashConfig) -> pl.DataFrame:
     """What dedup needs of each document, without its text: `exact` (normalised-text hash),
-    `chars` (to pick the longest copy) and `sig` (MinHash, uint32 x num_perm; null for a
-    row whose text already occurred earlier in this frame: exact copies need no signature).
+    `chars` (to pick the longest copy), `sig` (MinHash, uint32 x num_perm) and `bands` (LSH
+    band keys); both null for a row whose text already occurred earlier in this frame:
+    exact copies need no signature.
     Computed once per shard and cached, so a new shard never re-hashes old ones."""
     texts = [t or "" for t in df["text"].to_list()]
     exact = [normalized_hash(t) for t in texts]
@@ -159,69 +112,133 @@ def shard_keys(df: pl.DataFrame, cfg: MinHashConfig) -> pl.DataFrame:
     has = np.zeros(len(texts), dtype=bool)
     has[first] = True
     out = pl.DataFrame({"id": df["id"].to_list(), "exact": exact, "chars": [len(t) for t in texts]}, schema=KEYS_SCHEMA)
-    sig_col = pl.Series("sig", full, dtype=pl.Array(pl.UInt32, cfg.num_perm))
-    return out.with_columns(pl.when(pl.Series(has)).then(sig_col).otherwise(None).alias("sig"))
+    bands = np.zeros((len(texts), cfg.bands), dtype=np.uint64)
+    bands[first] = band_keys(sig.astype(np.uint64), cfg)
+    mask = pl.Series(has)
+    return out.with_columns(
+        pl.when(mask).then(pl.Series("sig", full, dtype=pl.Array(pl.UInt32, cfg.num_perm))).otherwise(None).alias("sig"),
+        pl.when(mask).then(pl.Series("bands", bands, dtype=pl.Array(pl.UInt64, cfg.bands))).otherwise(None).alias("bands"))
 
 
-def cluster_keys(keys: pl.DataFrame, cfg: MinHashConfig) -> tuple[pl.DataFrame, dict]:
-    """Cluster documents from their keys (`shard_keys` columns, optional `priority`).
 
-    Returns `id`, `cluster_id`, `dup_count`, `keep`, `dup_type` in input order. One
-    survivor per cluster: the highest `priority` (reference texts such as parallel sides
-    win over web copies), then the longest text (most complete copy), ties by id; the
-    cluster id is the survivor's id, so it is stable across reruns."""
-    ids = keys["id"].to_list()
-    exact = keys["exact"].to_list()
-    chars = keys["chars"].to_list()
-    prio = keys["priority"].to_list() if "priority" in keys.columns else [0] * len(ids)
-    n = len(ids)
-    has_sig = keys["sig"].is_not_null().to_list()
-    rep_of_hash: dict[int, int] = {}
-    reps: list[int] = []
-    rep_index = [0] * n
-    for i, h in enumerate(exact):
-        if h not in rep_of_hash:
-            rep_of_hash[h] = len(reps)
-            reps.append(i)
-        elif has_sig[i] and not has_sig[reps[rep_of_hash[h]]]:
-            reps[rep_of_hash[h]] = i  # the first copy of this text with a signature represents it
-        rep_index[i] = rep_of_hash[h]
-    missing = [ids[r] for r in reps if not has_sig[r]]
-    if missing:
-        raise ValueError(f"no MinHash signature for {len(missing)} texts (e.g. id {missing[0]!r}): the key cache is inconsistent; delete it")
-    sig = keys["sig"].gather(reps).to_numpy() if reps else np.zeros((0, cfg.num_perm), dtype=np.uint32)
-    roots, stats = near_duplicate_components(np.asarray(sig, dtype=np.uint64).reshape(len(reps), cfg.num_perm), cfg)
-    comp = [roots[rep_index[i]] for i in range(n)]
-    members: dict[int, list[int]] = {}
-    for i, c in enumerate(comp):
-        members.setdefault(c, []).append(i)
-    cluster_id, dup_count, keep, dup_type = [""] * n, [0] * n, [False] * n, [""] * n
-    for group in members.values():
-        survivor = min(group, key=lambda i: (-prio[i], -chars[i], ids[i]))
-        distinct = len({exact[i] for i in group})
-        for i in group:
-            cluster_id[i] = ids[survivor]
-            dup_count[i] = len(group)
-            keep[i] = i == survivor
-            dup_type[i] = "unique" if len(group) == 1 else ("exact" if distinct == 1 else "near")
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[int, int] = {}
+
+    def find(self, x: int) -> int:
+        p = self.parent
+        root = x
+        while p.get(root, root) != root:
+            root = p[root]
+        while p.get(x, x) != root:
+            p[x], x = root, p[x]
+        return root
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def candidate_pairs(bands: np.ndarray, cfg: MinHashConfig) -> np.ndarray:
+    """(k, 2) row pairs (a < b) sharing at least one band key: per band, a sort and runs of
+    equal keys (memory O(rows), never a rows x bands table). A bucket larger than
+    `max_bucket_pairs` is linked as a star from its first row, not all pairs."""
+    n = bands.shape[0]
+    out: list[np.ndarray] = []
+    for b in range(bands.shape[1]):
+        col = bands[:, b]
+        order = np.argsort(col, kind="stable")
+        s = col[order]
+        starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+        ends = np.r_[starts[1:], n]
+        for i in np.flatnonzero(ends - starts > 1):
+            docs = np.sort(order[starts[i] : ends[i]])
+            if len(docs) <= cfg.max_bucket_pairs:
+                a, c = np.triu_indices(len(docs), 1)
+                out.append(np.stack([docs[a], docs[c]], axis=1))
+            else:
+                out.append(np.stack([np.full(len(docs) - 1, docs[0]), docs[1:]], axis=1))
+    if not out:
+        return np.zeros((0, 2), dtype=np.int64)
+    pairs = np.concatenate(out).astype(np.int64)
+    return np.unique(pairs, axis=0)
+
+
+def verified_components(pairs: np.ndarray, n: int, sig_of: Callable[[np.ndarray], np.ndarray], cfg: MinHashConfig,
+                        chunk: int = 200_000) -> tuple[np.ndarray, dict]:
+    """Root per row after merging candidate pairs whose estimated Jaccard (share of equal
+    MinHash values) reaches the threshold. Signatures are loaded only for rows in a
+    candidate pair, a chunk at a time."""
+    need = int(np.ceil(cfg.threshold * cfg.num_perm))
+    uf = _UnionFind()
+    verified = 0
+    for lo in range(0, len(pairs), chunk):
+        part = pairs[lo : lo + chunk]
+        rows = np.unique(part)
+        sig = sig_of(rows)
+        a, b = np.searchsorted(rows, part[:, 0]), np.searchsorted(rows, part[:, 1])
+        ok = (sig[a] == sig[b]).sum(axis=1) >= need
+        verified += int(ok.sum())
+        for x, y in part[ok]:
+            uf.union(int(x), int(y))
+    roots = np.arange(n, dtype=np.int64)
+    for x in list(uf.parent):
+        roots[x] = uf.find(x)
+    return roots, {"candidate_pairs": int(len(pairs)), "verified_pairs": verified}
+
+
+def cluster_keys(meta: pl.DataFrame, load: Callable[[str, np.ndarray], np.ndarray], cfg: MinHashConfig) -> tuple[pl.DataFrame, dict]:
+    """Cluster documents from their keys without their text.
+
+    `meta` has `id`, `exact`, `chars`, `has_sig`, `row` (where `load(column, rows)` finds the
+    row's `bands` / `sig`), optional `priority`. Returns `id`, `cluster_id`, `dup_count`,
+    `keep`, `dup_type` in `meta` order. One survivor per cluster: the highest `priority`
+    (reference texts such as parallel sides win over web copies), then the longest text
+    (most complete copy), ties by id; the cluster id is the survivor's id, so it is stable
+    across reruns."""
+    if "priority" not in meta.columns:
+        meta = meta.with_columns(pl.lit(0).alias("priority"))
+    meta = meta.with_row_index("pos")
+    # one representative per distinct text: its first copy that carries a signature
+    reps = meta.filter(pl.col("has_sig")).group_by("exact").agg(pl.col("pos").min().alias("rep_pos")).sort("rep_pos")
+    meta = meta.join(reps.with_row_index("rep"), on="exact", how="left", maintain_order="left")
+    if meta["rep"].null_count():
+        missing = meta.filter(pl.col("rep").is_null())["id"][0]
+        raise ValueError(f"no MinHash signature for the text of id {missing!r}: the key cache is inconsistent; delete it")
+    rep_rows = meta["row"].gather(reps["rep_pos"]).to_numpy()
+    bands = load("bands", rep_rows) if len(rep_rows) else np.zeros((0, cfg.bands), dtype=np.uint64)
+    pairs = candidate_pairs(bands, cfg)
+    del bands
+    roots, stats = verified_components(pairs, len(rep_rows), lambda r: load("sig", rep_rows[r]), cfg)
+    meta = meta.with_columns(pl.Series("comp", roots).gather(meta["rep"]))
+    ranked = meta.sort(["comp", "priority", "chars", "id"], descending=[False, True, True, False])
+    clusters = ranked.group_by("comp", maintain_order=True).agg(
+        pl.col("id").first().alias("cluster_id"), pl.len().alias("dup_count"), pl.col("exact").n_unique().alias("distinct"))
+    out = meta.join(clusters, on="comp", how="left", maintain_order="left").select(
+        "id", "cluster_id", pl.col("dup_count").cast(pl.Int64), (pl.col("id") == pl.col("cluster_id")).alias("keep"),
+        pl.when(pl.col("dup_count") == 1).then(pl.lit("unique")).when(pl.col("distinct") == 1).then(pl.lit("exact")).otherwise(pl.lit("near")).alias("dup_type"))
+    n = meta.height
     stats.update({
         "docs": n,
-        "distinct_texts": len(reps),
-        "exact_duplicates": n - len(reps),
-        "clusters": len(members),
-        "removed": n - len(members),
+        "distinct_texts": len(rep_rows),
+        "exact_duplicates": n - len(rep_rows),
+        "clusters": clusters.height,
+        "removed": n - clusters.height,
         "config_hash": cfg.hash,
     })
-    out = pl.DataFrame(
-        {"id": ids, "cluster_id": cluster_id, "dup_count": dup_count, "keep": keep, "dup_type": dup_type},
-        schema={"id": pl.String, "cluster_id": pl.String, "dup_count": pl.Int64, "keep": pl.Boolean, "dup_type": pl.String},
-    )
     return out, stats
+
+
+def frame_loader(keys: pl.DataFrame) -> Callable[[str, np.ndarray], np.ndarray]:
+    """`load` for keys held in memory (`shard_keys` output)."""
+    return lambda column, rows: keys[column].gather(rows).to_numpy()
 
 
 def deduplicate(df: pl.DataFrame, cfg: MinHashConfig) -> tuple[pl.DataFrame, dict]:
     """Cluster the documents of one frame with `id`, `text` (optional `priority`); see `cluster_keys`."""
     keys = shard_keys(df, cfg)
+    meta = keys.select("id", "exact", "chars", pl.col("sig").is_not_null().alias("has_sig")).with_row_index("row")
     if "priority" in df.columns:
-        keys = keys.with_columns(df["priority"])
-    return cluster_keys(keys, cfg)
+        meta = meta.with_columns(df["priority"])
+    return cluster_keys(meta, frame_loader(keys), cfg)

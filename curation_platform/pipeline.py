@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Iterable
 
+import numpy as np
 import polars as pl
 
 from curation_platform.construct import build_release, final_frame
@@ -96,16 +97,13 @@ def _keys_name(path: str | Path, cfg: MinHashConfig, keep_column: str) -> str:
     return f"{Path(path).stem}-{file_digest(path)[:16]}-{cfg.hash}-{keep_column}.parquet"
 
 
-def shard_dedup_keys(path: str | Path, cfg: MinHashConfig, keep_column: str, cache: Path | None = None) -> pl.DataFrame:
-    """Dedup keys (id, exact, chars, sig, lang) of one labelled shard's kept rows, read
-    from `cache` when this exact file content was already hashed with this config."""
-    if cache is not None and cache.is_file():
-        return pl.read_parquet(cache)
-    df = pl.read_parquet(path, columns=["id", "text", "lang", keep_column]).filter(pl.col(keep_column))
-    keys = shard_keys(df, cfg).with_columns(df["lang"])
-    if cache is not None:
-        write_parquet(keys, cache)
-    return keys
+def shard_dedup_keys(path: str | Path, cfg: MinHashConfig, keep_column: str, cache: Path) -> Path:
+    """Dedup keys (id, exact, chars, sig, bands, lang) of one labelled shard's kept rows in
+    `cache`, computed only when this exact file content was never hashed with this config."""
+    if not cache.is_file():
+        df = pl.read_parquet(path, columns=["id", "text", "lang", keep_column]).filter(pl.col(keep_column))
+        write_parquet(shard_keys(df, cfg).with_columns(df["lang"]), cache)
+    return cache
 
 
 def dedup_corpus(labelled_files: list[str | Path], out_file: str | Path, cfg: dict, reference_files: Iterable[str | Path] = (),
@@ -115,8 +113,9 @@ def dedup_corpus(labelled_files: list[str | Path], out_file: str | Path, cfg: di
     of labelled parallel shards in `reference_files`) join the index with priority: they
     always survive, and the output lists only this corpus's documents.
 
-    Streams: one shard's text in memory at a time; what is kept for the whole corpus is
-    ~0.5 KB of keys per document. Keys are cached per shard content in `index_dir`
+    Streams: one shard's text in memory at a time; for the whole corpus only ids, hashes
+    and LSH band keys (~0.3 KB per document) are held, and MinHash signatures are read
+    back only for candidate pairs. Keys are cached per shard content in `index_dir`
     (default: beside `out_file`), so a new shard is checked against the existing index
     without re-hashing the old ones; cache files of shards no longer present are removed."""
     mcfg = MinHashConfig.from_dict(cfg.get("dedup"))
@@ -126,23 +125,36 @@ def dedup_corpus(labelled_files: list[str | Path], out_file: str | Path, cfg: di
     if not labelled_files:
         raise FileNotFoundError("no labelled shards to read")
     names = [_keys_name(f, mcfg, keep_column) for f in labelled_files]
-    parts = [shard_dedup_keys(f, mcfg, keep_column, index_dir / n) for f, n in zip(labelled_files, names)]
+    files = [shard_dedup_keys(f, mcfg, keep_column, index_dir / n) for f, n in zip(labelled_files, names)]
     for stale in index_dir.glob(f"*-{mcfg.hash}-{keep_column}.parquet"):
         if stale.name not in names:
             stale.unlink(missing_ok=True)
-    # The same document in two shards (same id) counts once.
-    kept = pl.concat(parts).unique(subset="id", keep="first", maintain_order=True)
     refs = reference_sides(reference_files)
     if reference is not None and reference.height:
         refs = pl.concat([refs, reference.select("id", "text", "lang")]).unique(subset="id", keep="first", maintain_order=True)
-    ref_keys = shard_keys(refs, mcfg).with_columns(refs["lang"])
-    index = pl.concat([kept.with_columns(pl.lit(0).alias("priority")), ref_keys.with_columns(pl.lit(1).alias("priority"))])
-    out, stats = cluster_keys(index, mcfg)
-    out = out.head(kept.height)
+    ref_file = index_dir / f"_references-{keep_column}.parquet"
+    write_parquet(shard_keys(refs, mcfg).with_columns(refs["lang"]), ref_file)
+    files.append(ref_file)
+    scan = pl.concat([pl.scan_parquet(f).with_columns(pl.lit(int(f == ref_file)).alias("priority")) for f in files], how="diagonal_relaxed")
+    meta = (scan.select("id", "exact", "chars", "lang", "priority", pl.col("sig").is_not_null().alias("has_sig"))
+            .with_row_index("row").collect())
+    # The same document in two shards (same id) counts once.
+    meta = meta.unique(subset="id", keep="first", maintain_order=True)
+
+    def load(column: str, rows: np.ndarray) -> np.ndarray:
+        order = np.argsort(rows)
+        got = scan.select(column).with_row_index("row").filter(pl.col("row").is_in(pl.Series(rows[order], dtype=pl.UInt32))).collect()
+        out = np.empty_like(got[column].to_numpy())
+        out[order] = got[column].to_numpy()
+        return out
+
+    out, stats = cluster_keys(meta, load, mcfg)
+    n_docs = int((meta["priority"] == 0).sum())
+    out = out.head(n_docs)
     ref_ids = set(refs["id"].to_list())
-    stats.update({"docs": kept.height, "removed": int((~out["keep"]).sum()), "reference_texts": refs.height,
+    stats.update({"docs": n_docs, "removed": int((~out["keep"]).sum()), "reference_texts": refs.height,
                   "duplicates_of_reference": sum(1 for c, k in zip(out["cluster_id"].to_list(), out["keep"].to_list()) if not k and c in ref_ids)})
-    out = out.with_columns(kept["lang"])
+    out = out.with_columns(meta["lang"].head(n_docs))
     write_parquet(out, out_file)
     sizes = out.filter(pl.col("dup_count") > 1).group_by("cluster_id").agg(pl.len().alias("size"))["size"].to_list()
     stats["cluster_sizes"] = sizes

@@ -8,8 +8,9 @@ CJK full stops so that non-Latin text is not penalised for its own punctuation."
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Callable
+
+import numpy as np
 
 from curation_platform.lexicons import lexicon_hits
 from curation_platform.words import words as default_words
@@ -35,31 +36,53 @@ def _dup_fracs(items: list[str]) -> tuple[float, float]:
     return dup_n / len(items), (dup_chars / total_chars if total_chars else 0.0)
 
 
-def _ngrams(ws: list[str], n: int) -> list[tuple[str, ...]]:
-    return list(zip(*(ws[i:] for i in range(n))))
+_MUL = np.uint64(0x100000001B3)
 
 
-def _top_ngram_char_frac(ws: list[str], n: int, total: int) -> float:
-    """Characters covered by the most frequent word n-gram / all word characters."""
-    if len(ws) < n or not total:
-        return 0.0
-    gram, c = Counter(_ngrams(ws, n)).most_common(1)[0]
-    return c * sum(map(len, gram)) / total if c > 1 else 0.0
+def _gram_hashes(ids: np.ndarray, n: int) -> np.ndarray:
+    """One 64-bit hash per word n-gram (a wrapping polynomial over word ids)."""
+    m = len(ids) - n + 1
+    h = np.zeros(m, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for k in range(n):
+            h = h * _MUL + ids[k : k + m]
+    return h
 
 
-def _dup_ngram_char_frac(ws: list[str], n: int, lens: list[int], total: int) -> float:
-    """Characters inside word n-grams that occur more than once (Gopher)."""
-    if len(ws) < n or not total:
-        return 0.0
-    grams = _ngrams(ws, n)
-    counts = Counter(grams)
-    if len(counts) == len(grams):
-        return 0.0
-    covered = bytearray(len(ws))
-    for i, g in enumerate(grams):
-        if counts[g] > 1:
-            covered[i : i + n] = b"\x01" * n
-    return sum(length for length, c in zip(lens, covered) if c) / total
+class _Grams:
+    """Word n-gram statistics of one document, vectorised: the repetition signals were the
+    label stage's top cost as Python Counters of tuples."""
+
+    def __init__(self, ws: list[str], lens: list[int]):
+        vocab: dict[str, int] = {}
+        self.ids = np.fromiter((vocab.setdefault(w, len(vocab) + 1) for w in ws), dtype=np.uint64, count=len(ws))
+        self.lens = np.asarray(lens, dtype=np.int64)
+        self.cum = np.concatenate([[0], np.cumsum(self.lens)])
+        self.total = int(self.cum[-1])
+
+    def top_frac(self, n: int) -> float:
+        """Characters covered by the most frequent n-gram (first seen wins a tie) / all word characters."""
+        if len(self.ids) < n or not self.total:
+            return 0.0
+        _, first, counts = np.unique(_gram_hashes(self.ids, n), return_index=True, return_counts=True)
+        c = int(counts.max())
+        if c <= 1:
+            return 0.0
+        i0 = int(first[counts == c].min())
+        return c * int(self.cum[i0 + n] - self.cum[i0]) / self.total
+
+    def dup_frac(self, n: int) -> float:
+        """Characters inside n-grams that occur more than once (Gopher)."""
+        if len(self.ids) < n or not self.total:
+            return 0.0
+        _, inv, counts = np.unique(_gram_hashes(self.ids, n), return_inverse=True, return_counts=True)
+        starts = np.flatnonzero(counts[inv] > 1)
+        if not len(starts):
+            return 0.0
+        diff = np.zeros(len(self.ids) + 1, dtype=np.int64)
+        np.add.at(diff, starts, 1)
+        np.add.at(diff, starts + n, -1)
+        return int(self.lens[np.cumsum(diff)[:-1] > 0].sum()) / self.total
 
 
 def quality_signals(text: str, *, stop: frozenset[str] = frozenset(), words: Callable[[str], list[str]] = default_words,
@@ -76,6 +99,7 @@ def quality_signals(text: str, *, stop: frozenset[str] = frozenset(), words: Cal
     dup_line, dup_line_chars = _dup_fracs(lines)
     dup_para, _ = _dup_fracs(paras)
     stop_hits = sum(1 for w in ws if w in stop) if stop else None
+    grams = _Grams(ws, lens)
     sig: dict[str, float | None] = {
         "n_chars": float(len(text)),
         "n_words": float(n_words),
@@ -84,17 +108,17 @@ def quality_signals(text: str, *, stop: frozenset[str] = frozenset(), words: Cal
         "symbol_word_ratio": ((text.count("#") + text.count("...") + text.count("…")) / n_words) if n_words else 0.0,
         "bullet_lines_ratio": sum(ln.startswith(_BULLETS) for ln in lines) / n_lines,
         "ellipsis_lines_ratio": sum(ln.endswith(_ELLIPSIS) for ln in lines) / n_lines,
-        "alpha_words_ratio": (sum(any(c.isalpha() for c in t) for t in raw_tokens) / len(raw_tokens)) if raw_tokens else 0.0,
+        "alpha_words_ratio": (sum(t.isalpha() or any(c.isalpha() for c in t) for t in raw_tokens) / len(raw_tokens)) if raw_tokens else 0.0,
         "lines_end_punct_ratio": sum(ln.endswith(_TERMINAL) for ln in lines) / n_lines,
         "short_lines_ratio": sum(len(ln) <= 30 for ln in lines) / n_lines,
         "dup_line_frac": dup_line,
         "dup_line_char_frac": dup_line_chars,
         "dup_para_frac": dup_para,
-        "top_2gram_frac": _top_ngram_char_frac(ws, 2, total),
-        "top_3gram_frac": _top_ngram_char_frac(ws, 3, total),
-        "top_4gram_frac": _top_ngram_char_frac(ws, 4, total),
-        "dup_5gram_frac": _dup_ngram_char_frac(ws, 5, lens, total),
-        "dup_10gram_frac": _dup_ngram_char_frac(ws, 10, lens, total),
+        "top_2gram_frac": grams.top_frac(2),
+        "top_3gram_frac": grams.top_frac(3),
+        "top_4gram_frac": grams.top_frac(4),
+        "dup_5gram_frac": grams.dup_frac(5),
+        "dup_10gram_frac": grams.dup_frac(10),
         "stop_words": float(stop_hits) if stop_hits is not None else None,
         "stop_word_ratio": (stop_hits / n_words if n_words else 0.0) if stop_hits is not None else None,
     }

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import random
+import statistics
 import tempfile
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -191,15 +192,21 @@ def teach(sample: pl.DataFrame, teacher: str, judges: Sequence[tuple[str, object
                 {"judges": ["heuristic"], "fleiss_kappa": None})
     if not judges:
         raise ValueError("teacher 'llm' needs at least one judge (an LLM server: synthetic.llm.base_url or CURATION_LLM_URL)")
-    thr = float(qcfg.get("rating_threshold", 3.0))
     texts, langs, good = sample["text"].to_list(), sample["lang"].to_list(), good_examples(sample)
     votes: dict[str, list[float | None]] = {}
     for name, client, template in judges:
         log(f"judge {name}: rating {len(texts)} documents")
         votes[name] = judge(client, texts, langs, {"judge": qcfg.get("judge", {})}, good, template,
                             progress=lambda d, n, name=name: log(f"judge {name}: {d}/{n}"))
-    labels = majority(list(votes.values()), thr)
-    report = agreement(votes, thr)
+    # `rating_threshold: median` calibrates each judge on its own scale (a small judge that
+    # rates everything 1-2 still ranks documents); a number is the same cut for every judge
+    setting = qcfg.get("rating_threshold", 3.0)
+    cuts = {n: (statistics.median([r for r in v if r is not None] or [3.0]) if setting == "median" else float(setting)) for n, v in votes.items()}
+    thr = 3.0
+    shifted = {n: [None if r is None else r - cuts[n] + thr for r in v] for n, v in votes.items()}
+    labels = majority(list(shifted.values()), thr)
+    report = agreement(shifted, thr)
+    report["rating_cuts"] = {n: round(c, 3) for n, c in cuts.items()}
     report["mean_rating"] = {n: round(sum(x for x in v if x is not None) / max(1, sum(x is not None for x in v)), 3) for n, v in votes.items()}
     report["votes"] = votes
     return labels, report

@@ -107,11 +107,22 @@ def test_dedup_is_incremental_across_shards(tmp_path, flores):
     before = os.stat(a_keys).st_mtime_ns
     stats = dedup_corpus([tmp_path / "a.parquet", tmp_path / "b.parquet"], tmp_path / "dd.parquet", cfg)
     assert os.stat(a_keys).st_mtime_ns == before  # old shard not re-hashed
-    assert len(list(keys.glob("*.parquet"))) == 2
+    assert len(list(keys.glob("[ab]-*.parquet"))) == 2
     inc = pl.read_parquet(tmp_path / "dd.parquet")
     assert stats["removed"] == 5 and inc.filter(~pl.col("keep")).height == 5
     assert set(inc.filter(pl.col("dup_count") > 1)["cluster_id"]) <= {f"a{i}" for i in range(5)}
     scratch = dedup_corpus([tmp_path / "a.parquet", tmp_path / "b.parquet"], tmp_path / "fresh.parquet", cfg, index_dir=tmp_path / "other")
     assert pl.read_parquet(tmp_path / "fresh.parquet").equals(inc) and scratch["removed"] == 5
     dedup_corpus([tmp_path / "b.parquet"], tmp_path / "dd.parquet", cfg)
-    assert [p.name.split("-")[0] for p in keys.glob("*.parquet")] == ["b"]
+    assert [p.name.split("-")[0] for p in keys.glob("[ab]-*.parquet")] == ["b"]
+
+
+def test_gpu_mode_detect_falls_back_to_the_cpu_with_equal_signatures(flores):
+    """`dedup.gpu_mode: detect` never requires a GPU, and the device never changes a
+    signature or the key-cache identity (the config hash)."""
+    from curation_platform.minhash import signatures
+
+    texts = flores("ind_Latn")[:50]
+    cpu, detect = MinHashConfig(), MinHashConfig(gpu_mode="detect")
+    assert (signatures(texts, cpu) == signatures(texts, detect)).all()
+    assert cpu.hash == detect.hash
