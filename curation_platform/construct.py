@@ -60,7 +60,7 @@ def release_meta(frame: pl.LazyFrame) -> pl.DataFrame:
     cols = frame.collect_schema().names()
     extra = [c for c in ("license",) if c in cols]
     return (frame.select("id", "lang", "keep", "final_keep", "final_reason", *extra, pl.col("text").str.len_chars().alias("n_chars"))
-            .unique(subset="id", keep="first", maintain_order=True).collect())
+            .unique(subset="id", keep="first", maintain_order=True).collect(engine="streaming"))
 
 
 def build_release(frame: pl.LazyFrame, release_root: str | Path, cfg: dict) -> tuple[dict, pl.DataFrame]:
@@ -84,7 +84,7 @@ def build_release(frame: pl.LazyFrame, release_root: str | Path, cfg: dict) -> t
     shard_rows = int(ccfg.get("shard_rows", 100_000))
     files, per_lang = [], {}
     for lang in langs:
-        part = (frame.filter((pl.col("lang") == lang) & pl.col("final_keep")).collect()
+        part = (frame.filter((pl.col("lang") == lang) & pl.col("final_keep")).collect(engine="streaming")
                 .unique(subset="id", keep="first", maintain_order=True).sort("id"))
         part = part.with_columns(_split(part["id"], float(ccfg.get("valid_fraction", 0.0))))
         tokens = sum(len(words(t)) for t in part["text"].to_list())

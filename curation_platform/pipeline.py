@@ -137,13 +137,13 @@ def dedup_corpus(labelled_files: list[str | Path], out_file: str | Path, cfg: di
     files.append(ref_file)
     scan = pl.concat([pl.scan_parquet(f).with_columns(pl.lit(int(f == ref_file)).alias("priority")) for f in files], how="diagonal_relaxed")
     meta = (scan.select("id", "exact", "chars", "lang", "priority", pl.col("sig").is_not_null().alias("has_sig"))
-            .with_row_index("row").collect())
+            .with_row_index("row").collect(engine="streaming"))
     # The same document in two shards (same id) counts once.
     meta = meta.unique(subset="id", keep="first", maintain_order=True)
 
     def load(column: str, rows: np.ndarray) -> np.ndarray:
         order = np.argsort(rows)
-        got = scan.select(column).with_row_index("row").filter(pl.col("row").is_in(pl.Series(rows[order], dtype=pl.UInt32))).collect()
+        got = scan.select(column).with_row_index("row").filter(pl.col("row").is_in(pl.Series(rows[order], dtype=pl.UInt32))).collect(engine="streaming")
         out = np.empty_like(got[column].to_numpy())
         out[order] = got[column].to_numpy()
         return out
