@@ -55,21 +55,23 @@ def language_summary(meta: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def release_meta(frame: pl.LazyFrame) -> pl.DataFrame:
-    """The final frame without text (one row per id): what counts, hashes and the card need."""
-    cols = frame.collect_schema().names()
+def release_meta(labelled: pl.LazyFrame, dedup: pl.LazyFrame) -> pl.DataFrame:
+    """The final frame without text (one row per id): what counts, hashes and the card need.
+    Text is reduced to its length before the join, so no text is held for the corpus."""
+    cols = labelled.collect_schema().names()
     extra = [c for c in ("license",) if c in cols]
-    return (frame.select("id", "lang", "keep", "final_keep", "final_reason", *extra, pl.col("text").str.len_chars().alias("n_chars"))
+    small = labelled.select("id", "lang", "keep", "drop_reason", *extra, pl.col("text").str.len_chars().alias("n_chars"))
+    return (final_frame(small, dedup).select("id", "lang", "keep", "final_keep", "final_reason", *extra, "n_chars")
             .unique(subset="id", keep="first", maintain_order=True).collect(engine="streaming"))
 
 
-def build_release(frame: pl.LazyFrame, release_root: str | Path, cfg: dict) -> tuple[dict, pl.DataFrame]:
+def build_release(labelled: pl.LazyFrame, dedup: pl.LazyFrame, release_root: str | Path, cfg: dict) -> tuple[dict, pl.DataFrame]:
     """Write release_root/builds/<hash>/<lang>/<split>-NNNNN.parquet + manifest + card; point
     `current` at it. Streams: the corpus is scanned without text for the counts, then one
     language's kept text at a time is read and written."""
     ccfg = cfg.get("construct", {})
     release_root = Path(release_root)
-    meta = release_meta(frame)
+    meta = release_meta(labelled, dedup)
     kept = meta.filter(pl.col("final_keep")).sort("id")
     min_docs = int(ccfg.get("min_docs_per_language", 1))
     counts = kept.group_by("lang").len()
@@ -84,7 +86,7 @@ def build_release(frame: pl.LazyFrame, release_root: str | Path, cfg: dict) -> t
     shard_rows = int(ccfg.get("shard_rows", 100_000))
     files, per_lang = [], {}
     for lang in langs:
-        part = (frame.filter((pl.col("lang") == lang) & pl.col("final_keep")).collect(engine="streaming")
+        part = (final_frame(labelled.filter(pl.col("lang") == lang), dedup).filter(pl.col("final_keep")).collect(engine="streaming")
                 .unique(subset="id", keep="first", maintain_order=True).sort("id"))
         part = part.with_columns(_split(part["id"], float(ccfg.get("valid_fraction", 0.0))))
         tokens = sum(len(words(t)) for t in part["text"].to_list())

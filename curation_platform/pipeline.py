@@ -10,7 +10,7 @@ from typing import Callable, Iterable
 import numpy as np
 import polars as pl
 
-from curation_platform.construct import build_release, final_frame
+from curation_platform.construct import build_release
 from curation_platform.label import label_frame
 from curation_platform.langid import LanguageIdentifier
 from curation_platform.minhash import MinHashConfig, cluster_keys, shard_keys
@@ -166,4 +166,4 @@ def dedup_corpus(labelled_files: list[str | Path], out_file: str | Path, cfg: di
 
 
 def construct_corpus(labelled_files: list[str | Path], dedup_file: str | Path, release_root: str | Path, cfg: dict) -> tuple[dict, pl.DataFrame]:
-    return build_release(final_frame(scan_labelled(labelled_files), pl.scan_parquet(str(dedup_file))), release_root, cfg)
+    return build_release(scan_labelled(labelled_files), pl.scan_parquet(str(dedup_file)), release_root, cfg)

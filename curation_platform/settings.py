@@ -35,8 +35,9 @@ def _defaults() -> dict:
 
 
 def load_config(path: str | Path | None = None, overrides: dict | None = None) -> dict:
-    """Defaults <- user YAML (argument or $CURATION_CONFIG) <- in-code overrides."""
-    cfg = _defaults()
+    """Defaults <- user YAML (argument or $CURATION_CONFIG) <- in-code overrides. Always a
+    fresh copy: callers may change it without touching the cached defaults."""
+    cfg = copy.deepcopy(_defaults())
     path = path or os.environ.get(CONFIG_ENV)
     if path:
         p = Path(path)

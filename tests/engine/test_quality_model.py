@@ -95,7 +95,8 @@ def test_llm_judges_teach_the_classifier(labelled, llm_server, tmp_path):
     df, path = labelled
     small = df.filter(pl.col("lang").is_in(["ind_Latn", "eng_Latn", "vie_Latn"]))
     write_parquet(small, tmp_path / "small.parquet")
-    cfg = load_config(overrides={"quality_model": {"sample_per_language": 12}})
+    # the 270M judge rates nearly everything below 3: each judge is cut at its own median
+    cfg = load_config(overrides={"quality_model": {"sample_per_language": 12, "rating_threshold": "median"}})
     base = LLMSettings(base_url=llm_server, model="gemma-3-270m", api="completions", temperature=0.0, max_tokens=3, concurrency=2)
     judges = build_judges(base, cfg["quality_model"], tmp_path / "cache.sqlite")
     assert [j[0] for j in judges] == ["fluency", "educational"]
