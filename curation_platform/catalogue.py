@@ -7,6 +7,31 @@ from __future__ import annotations
 
 from pathlib import Path
 
+class CatalogueBusy(RuntimeError):
+    """Another process holds the DuckDB file's write lock past the retry budget."""
+
+
+def connect(database: str | Path, read_only: bool = False, retries: int = 8, first_delay_s: float = 0.1):
+    """A DuckDB connection that waits (exponential backoff) for another process's write
+    lock, then fails with a clear `CatalogueBusy` naming the file, never a half-written file."""
+    import time
+
+    import duckdb
+
+    delay = first_delay_s
+    for attempt in range(retries + 1):
+        try:
+            return duckdb.connect(str(database), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or attempt == retries:
+                if "lock" in str(exc).lower():
+                    raise CatalogueBusy(f"catalogue {database} is busy: another process is writing it; retry in a moment ({exc})") from exc
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+    raise AssertionError("unreachable")
+
+
 STATS_DDL = """
 CREATE TABLE IF NOT EXISTS stage_stats (
     stage VARCHAR, corpus VARCHAR, shard VARCHAR, lang VARCHAR,

@@ -278,12 +278,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    import duckdb
+    from curation_platform.catalogue import CatalogueBusy, connect
 
     db = Path(args.data_root) / "catalogue.duckdb"
     if not db.is_file():
         raise SystemExit(f"error: no catalogue at {db} (run `curate demo` or materialize the assets first)")
-    con = duckdb.connect(str(db), read_only=True)
+    try:
+        con = connect(db, read_only=True, retries=args.retries)
+    except CatalogueBusy as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
     rows = con.execute("SELECT stage, lang, sum(rows_in), sum(rows_out) FROM stage_stats GROUP BY ALL ORDER BY stage, 3 DESC").fetchall()
     print(f"{'stage':<12} {'language':<10} {'in':>8} {'out':>8}")
     for stage, lang, rin, rout in rows:
@@ -354,6 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_demo)
 
     s = sub.add_parser("stats", help="per-stage, per-language row counts from the DuckDB catalogue")
+    s.add_argument("--retries", type=int, default=8, help="waits (backoff, ~10 s in all) for a writer's lock before exiting 3 with a 'busy' error")
     s.add_argument("--data-root", default="data")
     s.set_defaults(func=cmd_stats)
     return p
