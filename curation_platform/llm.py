@@ -106,10 +106,17 @@ class CompletionCache:
             self.con.execute("INSERT OR REPLACE INTO completions VALUES (?, ?)", [key, json.dumps(answer, ensure_ascii=False)])
 
 
+class LLMUnavailable(RuntimeError):
+    """The server kept failing past the retry budget (answers cached so far are kept)."""
+
+
 def _retryable(exc: Exception) -> bool:
+    """Transient: rate limits, timeouts, dropped connections, 5xx, and a body that is not
+    the API's JSON (a proxy's error page)."""
     import openai
 
-    if isinstance(exc, (openai.RateLimitError, openai.APITimeoutError, openai.APIConnectionError, openai.InternalServerError)):
+    if isinstance(exc, (openai.RateLimitError, openai.APITimeoutError, openai.APIConnectionError, openai.InternalServerError,
+                        openai.APIResponseValidationError, json.JSONDecodeError)):
         return True
     return isinstance(exc, openai.APIStatusError) and (exc.status_code == 429 or exc.status_code >= 500)
 
@@ -176,6 +183,9 @@ class LLMClient:
                 if not _retryable(exc) or attempt >= self.settings.max_retries:
                     with self._lock:
                         self.usage.errors.append(f"{type(exc).__name__}: {exc}"[:300])
+                    if _retryable(exc):
+                        raise LLMUnavailable(f"LLM server {self.settings.base_url} (model {self.settings.model}) failed {attempt + 1} attempts; "
+                                             f"last error {type(exc).__name__}: {str(exc)[:200]}. Answers so far are cached; rerun to resume.") from exc
                     raise
                 delay = self.settings.backoff_s * 2**attempt * (1 + random.random() / 4)
                 self.log(f"LLM request failed ({type(exc).__name__}), retry {attempt + 1}/{self.settings.max_retries} in {delay:.1f}s")

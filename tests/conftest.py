@@ -49,39 +49,51 @@ def llm_server(tmp_path_factory):
 
 
 @pytest.fixture()
-def flaky_proxy(llm_server):
-    """An HTTP proxy in front of the real server that answers the first `fail` POSTs with
-    503 (then passes everything through), to exercise the client's retries."""
+def fault_proxy(llm_server):
+    """An HTTP proxy in front of the real server that answers POSTs from a script of
+    faults, one per request, then passes everything through: "503", "500", "429" (with
+    Retry-After), "garbage" (200 with a body that is not JSON), "slow" (waits 6 s, then
+    passes through), "drop" (closes the connection without an answer)."""
     import http.server
     import threading
-    import urllib.error
+    import time
     import urllib.request
 
-    state = {"fail": 2, "seen": 0}
+    state = {"script": [], "seen": 0}
     upstream = llm_server.rsplit("/v1", 1)[0]
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def log_message(self, *args):
             pass
 
+        def _reply(self, code: int, body: bytes, ctype: str = "application/json", extra: dict | None = None):
+            self.send_response(code)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            for k, v in (extra or {}).items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(body)
+
         def do_POST(self):
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             state["seen"] += 1
-            if state["fail"] > 0:
-                state["fail"] -= 1
-                self.send_response(503)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(b'{"error": {"message": "injected overload"}}')
-                return
+            action = state["script"].pop(0) if state["script"] else "pass"
+            if action in ("503", "500"):
+                return self._reply(int(action), b'{"error": {"message": "injected fault"}}')
+            if action == "429":
+                return self._reply(429, b'{"error": {"message": "rate limited"}}', extra={"Retry-After": "0"})
+            if action == "garbage":
+                return self._reply(200, b"<html>proxy error</html>", ctype="application/json")
+            if action == "drop":
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return None
+            if action == "slow":
+                time.sleep(6)
             req = urllib.request.Request(upstream + self.path, body, {"Content-Type": "application/json"})
             with urllib.request.urlopen(req, timeout=120) as resp:
-                data = resp.read()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+                return self._reply(200, resp.read())
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -90,3 +102,11 @@ def flaky_proxy(llm_server):
         yield f"http://127.0.0.1:{server.server_address[1]}/v1", state
     finally:
         server.shutdown()
+
+
+@pytest.fixture()
+def flaky_proxy(fault_proxy):
+    """The fault proxy answering its first two POSTs with 503."""
+    url, state = fault_proxy
+    state["script"] = ["503", "503"]
+    return url, state
