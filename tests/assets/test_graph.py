@@ -86,7 +86,10 @@ def test_release_is_per_language_parquet_with_manifest_and_card(demo):
         total += df.height
     assert total == manifest["docs_released"]
     card = (release / "README.md").read_text("utf-8")
-    assert card.startswith("---\nconfigs:") and "| ind_Latn |" in card and "duplicate" in card
+    assert card.startswith("---\nlanguage:\n") and "\nconfigs:\n- config_name: " in card and "| ind_Latn |" in card and "duplicate" in card
+    for section in ("## Sources", "## Filters applied", "## Known limitations", "task_categories:"):
+        assert section in card, section
+    assert "| `min_words` | 50 | " in card and "tha_Thai: 150" in card  # thresholds, with the per-script overrides that applied
     # Copies of a page (exact or edited, on other sites) are released once; the spam page never.
     from curation_platform.minhash import normalized_hash
 
