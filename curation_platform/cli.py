@@ -277,6 +277,56 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_init(args: argparse.Namespace) -> int:
+    """A data root ready for the UI: inboxes, the Dagster instance config, a starter config."""
+    from curation_platform.assets.demo_run import prepare_home
+    from curation_platform.storage import Layout
+
+    layout = Layout(args.data_root).ensure()
+    for corpus in ("web_crawl", "parallel", "business"):
+        layout.inbox(corpus).mkdir(parents=True, exist_ok=True)
+    home = prepare_home(layout.root)
+    cfg = layout.root / "config.yaml"
+    if not cfg.is_file():
+        cfg.write_text(STARTER_CONFIG, encoding="utf-8")
+    print(f"data root  {layout.root}")
+    print(f"inboxes    {layout.inbox('web_crawl')} (WARC/WET/JSONL), {layout.inbox('parallel')} (TSV/TMX/Moses/OPUS zip), "
+          f"{layout.inbox('business')} (sources YAML + files)")
+    print(f"evaluation {layout.eval_inbox} (eval JSON/CSV results)")
+    print(f"config     {cfg} (merged over the packaged defaults)")
+    print(f"\nnext: DAGSTER_HOME={home} CURATION_DATA_ROOT={layout.root} CURATION_CONFIG={cfg} dagster dev -m curation_platform.assets.definitions")
+    return 0
+
+
+STARTER_CONFIG = """\
+# Overrides merged over curation_platform/config/defaults.yaml (every key is optional).
+# policy:
+#   languages:
+#     jav_Latn: {min_lang_score: 0.3}
+# execution:
+#   executor: multiprocess      # or celery / dask (docs/scale-out.md)
+#   max_concurrent: 2
+# synthetic:
+#   llm: {base_url: http://127.0.0.1:8080/v1, model: my-model}   # key: CURATION_LLM_API_KEY
+"""
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """The current release (or training mixture) as a Hugging Face datasets folder."""
+    from curation_platform.export import export_hf
+
+    root = Path(args.data_root)
+    src = Path(args.source) if args.source else root / ("mixture" if args.mixture else "release") / "current"
+    try:
+        res = export_hf(src, args.out)
+    except (FileNotFoundError, FileExistsError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"exported {res['files']} parquet files in {len(res['configs'])} configs to {res['path']}")
+    print(f"load it: datasets.load_dataset({res['path']!r}, {res['configs'][0]!r})")
+    return 0
+
+
 def cmd_stats(args: argparse.Namespace) -> int:
     from curation_platform.catalogue import CatalogueBusy, connect
 
@@ -357,6 +407,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--data-root", default="data", help="where inboxes, lake, release and DAGSTER_HOME go (default ./data)")
     s.set_defaults(func=cmd_demo)
 
+    s = sub.add_parser("init", help="create a data root: inboxes, DAGSTER_HOME with the instance config, a starter config.yaml")
+    s.add_argument("--data-root", default="data")
+    s.set_defaults(func=cmd_init)
+    s = sub.add_parser("export", help="the current release (or --mixture) as a Hugging Face datasets folder with a dataset card")
+    s.add_argument("--out", required=True, help="new folder to write")
+    s.add_argument("--data-root", default="data")
+    s.add_argument("--mixture", action="store_true", help="export the training mixture instead of the release")
+    s.add_argument("--source", help="any release build or mixture folder instead of the data root's current one")
+    s.set_defaults(func=cmd_export)
     s = sub.add_parser("stats", help="per-stage, per-language row counts from the DuckDB catalogue")
     s.add_argument("--retries", type=int, default=8, help="waits (backoff, ~10 s in all) for a writer's lock before exiting 3 with a 'busy' error")
     s.add_argument("--data-root", default="data")

@@ -77,3 +77,47 @@ def test_train_quality_from_labelled_parquet(tmp_path, flores):
     assert meta["classifier"]["accuracy"] >= 0.8 and meta["labelled"] >= 200
     bad = run(["train-quality", str(tmp_path / "nope.parquet"), "--out", str(tmp_path / "q2")])
     assert bad.returncode != 0 and "nope.parquet" in bad.stderr
+
+
+def test_init_then_export_a_release_that_datasets_loads(tmp_path, flores):
+    """`curate init` makes a data root; a release built in it exports to a folder that
+    Hugging Face `datasets` loads per language, offline."""
+    import os
+
+    from curation_platform.pipeline import construct_corpus, dedup_corpus, label_shard, parse_shard, standardize_shard
+    from curation_platform.settings import load_config
+    from curation_platform.storage import Layout
+
+    root = tmp_path / "root"
+    out = run(["init", "--data-root", str(root)])
+    assert out.returncode == 0, out.stderr
+    assert (root / "dagster_home" / "dagster.yaml").is_file() and (root / "config.yaml").is_file()
+    assert all((root / "inbox" / c).is_dir() for c in ("web_crawl", "parallel", "business"))
+    assert "dagster dev" in out.stdout
+
+    layout, cfg = Layout(root), load_config()
+    src = layout.inbox() / "s.jsonl"
+    recs = [{"url": f"https://x.example/{lang}/{i}", "text": " ".join(flores(lang)[i * 6 : i * 6 + 6])} for lang in ("jav_Latn", "tgl_Latn") for i in range(12)]
+    src.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in recs) + "\n", encoding="utf-8")
+    p, s, lab = (layout.stage_file("web_crawl", st, "s") for st in ("parsed", "standardized", "labelled"))
+    parse_shard(src, p, layout.quarantine("web_crawl") / "s.parquet")
+    standardize_shard(p, s, cfg)
+    label_shard(s, lab, cfg)
+    dedup_corpus([lab], layout.dedup_file(), cfg)
+    manifest, _ = construct_corpus([lab], layout.dedup_file(), layout.release_dir(), cfg)
+
+    out = run(["export", "--data-root", str(root), "--out", str(tmp_path / "hf")])
+    assert out.returncode == 0, out.stderr
+    again = run(["export", "--data-root", str(root), "--out", str(tmp_path / "hf")])
+    assert again.returncode == 2 and "not empty" in again.stderr
+    missing = run(["export", "--data-root", str(tmp_path / "nothing"), "--out", str(tmp_path / "hf2")])
+    assert missing.returncode == 2 and "no release or mixture folder" in missing.stderr
+
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import datasets
+
+    for lang in ("jav_Latn", "tgl_Latn"):
+        ds = datasets.load_dataset(str(tmp_path / "hf"), lang, cache_dir=str(tmp_path / "hf_cache"))
+        assert ds["train"].num_rows == manifest["languages"][lang]["docs"] >= 10
+        assert set(ds["train"]["lang"]) == {lang}
