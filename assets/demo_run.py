@@ -27,6 +27,8 @@ concurrency:
     default_limit: 1
 telemetry:
   enabled: false
+nux:
+  enabled: false   # no community pop-up over the UI (and over screenshots)
 """
 
 

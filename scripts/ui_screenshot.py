@@ -21,7 +21,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-PAGES = {"lineage.png": "/asset-groups/web_crawl", "construct.png": "/assets/construct", "label.png": "/assets/label"}
+PAGES = {"lineage.png": "/locations/curation_platform.assets.definitions/asset-groups/web_crawl/lineage", "construct.png": "/assets/construct", "label.png": "/assets/label"}
 
 
 def free_port() -> int:
@@ -30,9 +30,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def screenshot(chromium: str, url: str, out: Path, budget_ms: int = 20000) -> None:
+def screenshot(chromium: str, url: str, out: Path, budget_ms: int = 60000) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run([chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1600,1100",
+    subprocess.run([chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1600,1100", "--run-all-compositor-stages-before-draw",
                     f"--virtual-time-budget={budget_ms}", f"--screenshot={out}", url],
                    check=True, capture_output=True, timeout=120)
 
