@@ -4,8 +4,8 @@
 from dagster import AssetCheckSpec, AssetExecutionContext, MaterializeResult, asset
 from dagster_duckdb import DuckDBResource
 
-from curation_platform import catalogue
-from curation_platform.assets.metadata import check_result, counts_table, language_table, schema_check
+from curation_platform import catalogue, plots
+from curation_platform.assets.metadata import chart, check_result, counts_table, language_table, schema_check
 from curation_platform.assets.partitions import web_crawl_shards
 from curation_platform.pipeline import label_shard
 from curation_platform.records import LABELLED_COLUMNS
@@ -30,6 +30,7 @@ def label(context: AssetExecutionContext, curation: CurationResource, langid: La
     context.log.info(f"{key}: kept {stats['kept']} of {stats['docs']} documents")
     return MaterializeResult(
         metadata={"path": str(out), "documents": stats["docs"], "kept": stats["kept"], "dropped": dropped,
-                  "per_language": language_table(stats["per_language"]), "drop_reasons": counts_table(stats["drop_reasons"], "reason")},
+                  "per_language": language_table(stats["per_language"]), "drop_reasons": counts_table(stats["drop_reasons"], "reason"),
+                  "drop_chart": chart(plots.bar_chart(stats["drop_reasons"] or {"none": 0}, "Dropped documents by reason", "documents"), "drops")},
         check_results=[check_result("kept_plus_dropped_equals_input", report), schema_check(out, LABELLED_COLUMNS)],
     )

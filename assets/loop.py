@@ -27,11 +27,20 @@ def eval_results(context: AssetExecutionContext, config: EvalResultsConfig, cura
         files = [layout.eval_inbox / f for f in config.files] if config.files else loop.pending_eval_files(con, layout.eval_inbox)
         stats = loop.ingest_eval_files(con, files, cfg["loop"]["eval_tasks"], layout.quarantine("eval"), layout.loop_dir)
         total = con.execute("SELECT count(*) FROM eval_results").fetchall()[0][0]
+        # score history of the most reported metric: one point per ingested file, per language
+        top = con.execute("SELECT metric FROM eval_results GROUP BY metric ORDER BY count(*) DESC LIMIT 1").fetchall()
+        history = con.execute("SELECT language, avg(score) FROM eval_results WHERE metric = ? GROUP BY language, file_hash "
+                              "ORDER BY language, min(ingested_at)", [top[0][0]]).fetchall() if top else []
+    series: dict[str, list[float]] = {}
+    for lang, score in history:
+        series.setdefault(lang, []).append(round(score, 4))
     for err in stats["errors"]:
         context.log.warning(f"quarantined: {err}")
     return MaterializeResult(metadata={
         "rows_added": stats["rows_added"], "history_rows": total, "files": MetadataValue.json(stats["files"]),
         "quarantined": MetadataValue.md("\n".join(f"- {e}" for e in stats["errors"]) or "_none_"),
+        "score_history": chart(plots.history_chart(series, f"{top[0][0] if top else 'score'} per evaluation round", top[0][0] if top else ""),
+                               "score history"),
     })
 
 

@@ -54,6 +54,19 @@ def histogram(values: list[int], title: str, xlabel: str, ylabel: str = "cluster
     return _png(fig)
 
 
+def history_chart(series: dict[str, list[float]], title: str, ylabel: str) -> bytes:
+    """One line per series (e.g. a language's score per evaluation round)."""
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    for name, ys in sorted(series.items())[:12]:
+        ax.plot(range(1, len(ys) + 1), ys, marker="o", label=name)
+    ax.set_title(title)
+    ax.set_xlabel("evaluation round")
+    ax.set_ylabel(ylabel)
+    if series:
+        ax.legend(fontsize=7, ncol=2)
+    return _png(fig)
+
+
 def markdown_image(png: bytes, alt: str) -> str:
     """Inline PNG for Dagster's markdown metadata (rendered in the asset page)."""
     return f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode()})"

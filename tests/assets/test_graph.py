@@ -56,6 +56,7 @@ def test_metadata_and_checks_are_recorded(demo):
     with _instance(root) as instance:
         label = instance.get_latest_materialization_event(AssetKey("label")).asset_materialization
         assert "per_language" in label.metadata and "drop_reasons" in label.metadata
+        assert label.metadata["drop_chart"].value.startswith("![drops](data:image/png;base64,")
         construct = instance.get_latest_materialization_event(AssetKey("construct")).asset_materialization
         assert construct.metadata["retention"].value.startswith("![retention per language](data:image/png;base64,")
         assert construct.metadata["documents"].value > 20

@@ -60,6 +60,11 @@ def test_eval_files_are_appended_to_history_and_gaps_planned(looped):
     kinds = {(k, lang, level) for k, lang, level, _, _ in requests}
     assert ("synthetic", "jav_Latn", "culture") in kinds and ("recollect", "jav_Latn", "basic") in kinds
     assert sum(t for *_, t in requests) <= 500_000
+    from dagster import AssetKey, DagsterInstance
+
+    with DagsterInstance.from_config(str(root / "dagster_home")) as instance:
+        ev = instance.get_latest_materialization_event(AssetKey("eval_results")).asset_materialization
+        assert ev.metadata["score_history"].value.startswith("![score history](data:image/png;base64,")
 
 
 def test_loop_settles_on_an_unchanged_plan(looped):
