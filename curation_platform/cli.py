@@ -311,6 +311,25 @@ STARTER_CONFIG = """\
 """
 
 
+def cmd_add(args: argparse.Namespace) -> int:
+    """Copy files into an inbox atomically (a sensor never sees half a file)."""
+    import shutil
+
+    from curation_platform.storage import Layout, atomic_path
+
+    inbox = Layout(args.data_root).ensure().inbox(args.corpus) if args.corpus != "eval" else Layout(args.data_root).ensure().eval_inbox
+    inbox.mkdir(parents=True, exist_ok=True)
+    bad = [f for f in args.files if not Path(f).is_file()]
+    if bad:
+        print(f"error: not a file: {', '.join(bad)}", file=sys.stderr)
+        return 2
+    for f in tqdm(args.files, desc=f"add to {args.corpus}", unit="file", disable=len(args.files) < 5 or not sys.stderr.isatty()):
+        with atomic_path(inbox / Path(f).name) as tmp:
+            shutil.copyfile(f, tmp)
+        print(inbox / Path(f).name)
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     """The current release (or training mixture) as a Hugging Face datasets folder."""
     from curation_platform.export import export_hf
@@ -410,6 +429,11 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("init", help="create a data root: inboxes, DAGSTER_HOME with the instance config, a starter config.yaml")
     s.add_argument("--data-root", default="data")
     s.set_defaults(func=cmd_init)
+    s = sub.add_parser("add", help="copy files into an inbox (web_crawl, parallel, business or eval); the sensors pick them up")
+    s.add_argument("files", nargs="+")
+    s.add_argument("--corpus", default="web_crawl", choices=["web_crawl", "parallel", "business", "eval"])
+    s.add_argument("--data-root", default="data")
+    s.set_defaults(func=cmd_add)
     s = sub.add_parser("export", help="the current release (or --mixture) as a Hugging Face datasets folder with a dataset card")
     s.add_argument("--out", required=True, help="new folder to write")
     s.add_argument("--data-root", default="data")

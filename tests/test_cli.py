@@ -96,9 +96,14 @@ def test_init_then_export_a_release_that_datasets_loads(tmp_path, flores):
     assert "dagster dev" in out.stdout
 
     layout, cfg = Layout(root), load_config()
-    src = layout.inbox() / "s.jsonl"
+    src = tmp_path / "s.jsonl"
     recs = [{"url": f"https://x.example/{lang}/{i}", "text": " ".join(flores(lang)[i * 6 : i * 6 + 6])} for lang in ("jav_Latn", "tgl_Latn") for i in range(12)]
     src.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in recs) + "\n", encoding="utf-8")
+    added = run(["add", str(src), "--data-root", str(root)])
+    assert added.returncode == 0 and (layout.inbox() / "s.jsonl").read_bytes() == src.read_bytes()
+    assert not [f for f in layout.inbox().iterdir() if f.name.startswith(".")]
+    assert run(["add", str(tmp_path / "nope.jsonl"), "--data-root", str(root)]).returncode == 2
+    src = layout.inbox() / "s.jsonl"
     p, s, lab = (layout.stage_file("web_crawl", st, "s") for st in ("parsed", "standardized", "labelled"))
     parse_shard(src, p, layout.quarantine("web_crawl") / "s.parquet")
     standardize_shard(p, s, cfg)
