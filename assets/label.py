@@ -31,6 +31,7 @@ def label(context: AssetExecutionContext, curation: CurationResource, langid: La
     return MaterializeResult(
         metadata={"path": str(out), "documents": stats["docs"], "kept": stats["kept"], "dropped": dropped,
                   "per_language": language_table(stats["per_language"]), "drop_reasons": counts_table(stats["drop_reasons"], "reason"),
+                  "variation": counts_table(stats["variation"], "label"),
                   "drop_chart": chart(plots.bar_chart(stats["drop_reasons"] or {"none": 0}, "Dropped documents by reason", "documents"), "drops")},
         check_results=[check_result("kept_plus_dropped_equals_input", report), schema_check(out, LABELLED_COLUMNS)],
     )

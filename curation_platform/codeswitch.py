@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
-from curation_platform.langid import UND, LanguageIdentifier
+from curation_platform.langid import UND, LangPrediction, LanguageIdentifier
 
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？।॥။។៕።؟])\s+|\n+")
 NO_SENTENCE_PUNCT = frozenset({"Thai", "Laoo"})
@@ -52,20 +52,25 @@ def segments(text: str, script: str = "", window: int = 200) -> list[str]:
 
 
 def language_mix(texts: Sequence[str], identifier: LanguageIdentifier, scripts: Sequence[str] | None = None,
-                 min_chars: int = 15) -> list[Mix]:
+                 min_chars: int = 15, doc_preds: Sequence[LangPrediction] | None = None,
+                 relabel: Callable[[LangPrediction, str], str] | None = None) -> list[Mix]:
     """One `Mix` per text, with one batched model call over all segments. Segments shorter
     than `min_chars` (names, numbers, "OK.") take the language of the segment before them
-    rather than a guess."""
+    rather than a guess. With `doc_preds` (the document-level predictions), a document of
+    one segment reuses its own prediction instead of a second model call. `relabel`
+    (prediction, segment) -> code applies the document's script rules to each segment."""
     scripts = scripts or [""] * len(texts)
     per_doc = [segments(t or "", s) for t, s in zip(texts, scripts)]
-    flat = [seg for segs in per_doc for seg in segs]
-    preds = identifier.predict(flat) if flat else []
+    single = [bool(doc_preds) and len(segs) == 1 for segs in per_doc]
+    flat = [seg for segs, one in zip(per_doc, single) if not one for seg in segs]
+    flat_preds = iter(identifier.predict(flat) if flat else [])
+    preds = [p for i, segs in enumerate(per_doc) for p in ([doc_preds[i]] if single[i] else [next(flat_preds) for _ in segs])]
     out, k = [], 0
     for segs in per_doc:
         chars: dict[str, int] = {}
         langs: list[str] = []
         for seg in segs:
-            lang = preds[k].lang
+            lang = relabel(preds[k], seg) if relabel else preds[k].lang
             k += 1
             if len(seg) < min_chars or lang == UND:
                 lang = langs[-1] if langs else UND
@@ -83,12 +88,21 @@ def language_mix(texts: Sequence[str], identifier: LanguageIdentifier, scripts: 
     return out
 
 
+def _floor(min_share: dict[str, float] | float, lang: str) -> float:
+    return float(min_share.get(lang, min_share.get("default", 0.3))) if isinstance(min_share, dict) else float(min_share)
+
+
 def route(doc_lang: str, mix: Mix, targets: Sequence[str], min_share: dict[str, float] | float = 0.3) -> str:
     """The language a code-switched document is filed under: a target language among its
     segments with at least its minimum share wins over a non-target document label (the
     largest such share first); otherwise the document label stands."""
-    floor = (lambda lang: min_share.get(lang, min_share.get("default", 0.3))) if isinstance(min_share, dict) else (lambda lang: min_share)
     if doc_lang in targets:
         return doc_lang
-    ok = [(share, lang) for lang, share in mix.shares.items() if lang in targets and share >= floor(lang)]
+    ok = [(share, lang) for lang, share in mix.shares.items() if lang in targets and share >= _floor(min_share, lang)]
     return max(ok)[1] if ok else doc_lang
+
+
+def meets_target(lang: str, mix: Mix, targets: Sequence[str], min_share: dict[str, float] | float = 0.3) -> bool:
+    """A target-language document whose segments give the target at least its minimum
+    share: mixed text scores low at document level, and that alone must not drop it."""
+    return lang in targets and mix.share(lang) >= _floor(min_share, lang)

@@ -1,7 +1,8 @@
 """Label stage: language + script, quality signals, then the policy decision.
 
-Only adds columns (`lang`, `lang_score`, `script`, `signals`, `keep`, `drop_reason`);
-the text is never touched here."""
+Only adds columns (`lang`, `lang_score`, `script`, `signals`, `languages`, `variant`,
+`keep`, `drop_reason`): `languages` is the segment-level mix (share of characters per
+language), `variant` a dialect/register tag from word lists. The text is never touched."""
 
 from __future__ import annotations
 
@@ -11,13 +12,18 @@ from typing import Iterator
 
 import polars as pl
 
-from curation_platform.langid import UND, LanguageIdentifier, to_flores_lang
+from curation_platform.codeswitch import Mix, language_mix, meets_target, route
+from curation_platform.langid import UND, LanguageIdentifier, flores_code, to_flores_lang
 from curation_platform.policy import decide
 from curation_platform.quality import SIGNAL_NAMES, quality_signals
 from curation_platform.quality_model import effective_policy, load_scorer
+from curation_platform.variants import compile_dialects, dialect_tag, script_share, script_variant
 from curation_platform.words import stop_words
 
-SIGNALS_DTYPE = pl.Struct({**{name: pl.Float64 for name in SIGNAL_NAMES}, "lang_from_hint": pl.Float64, "quality_model": pl.Float64})
+SIGNALS_DTYPE = pl.Struct({**{name: pl.Float64 for name in SIGNAL_NAMES}, "lang_from_hint": pl.Float64, "quality_model": pl.Float64,
+                           "code_switch_share": pl.Float64, "code_switch_switches": pl.Float64, "routed_from_label": pl.Float64,
+                           "lang_from_script": pl.Float64})
+LANGUAGES_DTYPE = pl.List(pl.Struct({"lang": pl.String, "share": pl.Float64}))
 
 
 def _batches(items: list[str], size: int) -> Iterator[tuple[int, list[str]]]:
@@ -57,10 +63,22 @@ def label_frame(df: pl.DataFrame, cfg: dict, identifier: LanguageIdentifier | No
     texts = [t or "" for t in df["text"].to_list()]
     hints = df["lang_hint"].to_list() if "lang_hint" in df.columns else [None] * len(texts)
     known = {to_flores_lang(lab) for lab in identifier.model.get_labels()}
-    langs, scores, scripts, signals, keeps, reasons = [], [], [], [], [], []
+    cs_cfg, var_cfg = cfg.get("codeswitch") or {}, cfg.get("variants") or {}
+    targets = [flores_code(t) for t in cs_cfg.get("targets") or []]
+    min_share = cs_cfg.get("min_share", 0.3)
+    if isinstance(min_share, dict):
+        min_share = {k if k == "default" else flores_code(k): v for k, v in min_share.items()}
+    dialects = compile_dialects(var_cfg.get("dialects"))
+    def relabel(pred, segment: str) -> str:
+        return script_variant(pred.lang, pred.script, pred.top, segment, var_cfg)[0] if pred.script != "Zyyy" else pred.lang
+
+    langs, scores, scripts, signals, keeps, reasons, mixes, tags = [], [], [], [], [], [], [], []
     for start, batch in _batches(texts, int(lid_cfg.get("batch_size", 4096))):
         qscores = scorer.score(batch) if scorer else [None] * len(batch)
-        for offset, pred in enumerate(identifier.predict(batch)):
+        preds = identifier.predict(batch)
+        batch_mix = language_mix(batch, identifier, [p.script for p in preds], int(cs_cfg.get("min_segment_chars", 15)), preds, relabel) \
+            if cs_cfg.get("enabled", True) else [Mix() for _ in batch]
+        for offset, pred in enumerate(preds):
             text = batch[offset]
             lang, score = pred.lang, pred.score
             from_hint = 0.0
@@ -69,14 +87,31 @@ def label_frame(df: pl.DataFrame, cfg: dict, identifier: LanguageIdentifier | No
                 in_top = dict((code.split("_")[0], p) for code, p in pred.top)
                 if hint3 in in_top or hint3 not in known:
                     lang, score, from_hint = f"{hint3}_{pred.script}", in_top.get(hint3, score), 1.0
+            from_script = 0.0
+            if not from_hint and pred.script != "Zyyy":
+                lang, rule = script_variant(lang, pred.script, pred.top, text, var_cfg)
+                if rule is not None:  # the model's score was for a language the script rules out
+                    from_script, score = 1.0, script_share(text, pred.script)
+            mix = batch_mix[offset]
+            routed = route(lang, mix, targets, min_share) if targets and mix.shares else lang  # und documents too: mixed text often is
+            was_routed = routed != lang
+            if was_routed:  # a code-switched document filed under its target language; its score is the target's share
+                lang, score = routed, mix.share(routed)
             sig = quality_signals(text, stop=stop_words(lang) if lang != UND else frozenset(), lang=lang, lexicons=cfg.get("lexicons"))
             sig["lang_from_hint"] = from_hint
+            sig["lang_from_script"] = from_script
+            sig["code_switch_share"] = round(1.0 - mix.share(lang), 4) if mix.shares else None
+            sig["code_switch_switches"] = float(mix.switches) if mix.shares else None
+            sig["routed_from_label"] = float(was_routed)
             sig["quality_model"] = qscores[offset]
-            keep, reason = decide(lang, score, sig, policy)
+            # a target-language document with its minimum share of segments passed its language test
+            keep, reason = decide(lang, 1.0 if targets and meets_target(lang, mix, targets, min_share) else score, sig, policy)
             langs.append(lang)
             scores.append(score)
             scripts.append(pred.script)
             signals.append(sig)
+            mixes.append([{"lang": k, "share": v} for k, v in mix.shares.items()])
+            tags.append(dialect_tag(text, lang, dialects, int(var_cfg.get("dialect_min_hits", 2))) if dialects else None)
             keeps.append(keep)
             reasons.append(reason)
     return df.with_columns(
@@ -84,6 +119,8 @@ def label_frame(df: pl.DataFrame, cfg: dict, identifier: LanguageIdentifier | No
         pl.Series("lang_score", scores, dtype=pl.Float64),
         pl.Series("script", scripts, dtype=pl.String),
         pl.Series("signals", signals, dtype=SIGNALS_DTYPE),
+        pl.Series("languages", mixes, dtype=LANGUAGES_DTYPE),
+        pl.Series("variant", tags, dtype=pl.String),
         pl.Series("keep", keeps, dtype=pl.Boolean),
         pl.Series("drop_reason", reasons, dtype=pl.String),
     )

@@ -68,7 +68,25 @@ def label_shard(in_file: str | Path, out_file: str | Path, cfg: dict, identifier
     out = label_frame(df, cfg, identifier)
     write_parquet(out, out_file)
     reasons = out.filter(~pl.col("keep")).group_by("drop_reason").len().sort("len", descending=True)
-    return {"rows_in": df.height, "docs": out.height, "kept": int(out["keep"].sum()), "per_language": per_language(out), "drop_reasons": {r["drop_reason"]: int(r["len"]) for r in reasons.iter_rows(named=True)}}
+    return {"rows_in": df.height, "docs": out.height, "kept": int(out["keep"].sum()), "per_language": per_language(out),
+            "drop_reasons": {r["drop_reason"]: int(r["len"]) for r in reasons.iter_rows(named=True)}, "variation": variation_summary(out)}
+
+
+def variation_summary(out: pl.DataFrame, min_share: float = 0.2) -> dict[str, int]:
+    """Counts a person checks after labelling: code-switched documents (at least
+    `min_share` of characters outside their language), routed ones, script-rule
+    labels, and each dialect/register tag."""
+    if not out.height or "languages" not in out.columns:
+        return {}
+    sig = out["signals"].struct
+    counts = {
+        "code_switched": int((sig.field("code_switch_share").fill_null(0) >= min_share).sum()),
+        "routed_to_target": int(sig.field("routed_from_label").fill_null(0).sum()),
+        "lang_from_script": int(sig.field("lang_from_script").fill_null(0).sum()),
+    }
+    for tag, n in out["variant"].drop_nulls().value_counts().iter_rows():
+        counts[f"variant:{tag}"] = int(n)
+    return counts
 
 
 def scan_labelled(files: Iterable[str | Path]) -> pl.LazyFrame:

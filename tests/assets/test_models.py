@@ -64,6 +64,10 @@ def test_label_stage_routes_through_the_trained_model(trained, flores):
     with_stock = label_frame(df, cfg, stock)["lang"].to_list()
     with_routed = label_frame(df, cfg, routed)["lang"].to_list()
     assert with_routed.count("jav_Latn") >= 38 and with_routed.count("jav_Latn") > with_stock.count("jav_Latn") + 5
+    # Acehnese in Latin script gets its script-variant code (the stock model has no label for it)
+    ace = pl.DataFrame({"text": flores("ace_Latn")[600:640]})
+    assert label_frame(ace, cfg, routed)["lang"].to_list().count("ace_Latn") >= 36
+    assert label_frame(ace, cfg, stock)["lang"].to_list().count("ace_Latn") == 0
     assert os.path.exists(root / "models" / "langid" / "model.bin")
 
 
