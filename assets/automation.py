@@ -118,7 +118,7 @@ def nightly_release_schedule(context: ScheduleEvaluationContext):
 
 
 replan_job = define_asset_job(
-    "replan", selection=AssetSelection.assets("eval_results", "quality_gaps", "mixture_plan"),
+    "replan", selection=AssetSelection.assets("eval_results", "quality_gaps", "language_plan", "mixture_plan"),
     description="Ingest evaluation results, recompute gaps and the mixture plan.",
 )
 mixture_job = define_asset_job(

@@ -34,7 +34,7 @@ from curation_platform.assets.construct import construct
 from curation_platform.assets.deduplicate import deduplicate
 from curation_platform.assets.label import label
 from curation_platform.assets.models import train_langid, train_quality_model
-from curation_platform.assets.loop import eval_results, mixture_plan, proxy_eval, quality_gaps, training_mixture
+from curation_platform.assets.loop import eval_results, language_plan, mixture_plan, proxy_eval, quality_gaps, training_mixture
 from curation_platform.assets.parallel import parallel, parallel_construct, parallel_dedup, parallel_label
 from curation_platform.assets.standardize import standardize
 from curation_platform.assets.synthetic import synthetic, synthetic_dedup, synthetic_label, synthetic_release
@@ -50,7 +50,7 @@ def build_definitions(data_root: str | None = None, config_path: str | None = No
     config_path = config_path or os.environ.get("CURATION_CONFIG")
     return Definitions(
         executor=executor_from_config(load_config(config_path)),
-        assets=[web_crawl, standardize, label, deduplicate, construct, eval_results, quality_gaps, mixture_plan, training_mixture, proxy_eval,
+        assets=[web_crawl, standardize, label, deduplicate, construct, eval_results, quality_gaps, language_plan, mixture_plan, training_mixture, proxy_eval,
                 parallel, parallel_label, parallel_dedup, parallel_construct,
                 synthetic, synthetic_label, synthetic_dedup, synthetic_release, business, train_langid, train_quality_model],
         jobs=[ingest_job, release_job, replan_job, mixture_job, parallel_job, parallel_release_job, synthetic_job, business_job],

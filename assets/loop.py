@@ -62,13 +62,45 @@ def quality_gaps(curation: CurationResource, duckdb: DuckDBResource) -> Material
     })
 
 
-@asset(group_name="loop", kinds={"duckdb", "python"}, deps=[quality_gaps, "construct"], pool="duckdb")
+@asset(group_name="loop", kinds={"python", "json"}, deps=["construct", "parallel_construct"])
+def language_plan(context: AssetExecutionContext, curation: CurationResource) -> MaterializeResult:
+    """Typology-guided language selection (URIEL via lang2vec's data): the k languages that
+    get parallel data for realignment, each target's nearest selected language, and each
+    target's translation pivot; against random k and all candidates."""
+    layout, cfg = curation.layout, curation.config()
+    plan = loop.build_language_plan(layout.release_dir() / "current", layout.release_dir() / "parallel" / "current", cfg,
+                                    layout.loop_dir / "language_plan.json")
+    base = plan["baselines"]
+    context.log.info(f"language plan {plan['plan_hash']}: selected {plan['selected']} for {len(plan['targets'])} targets"
+                     + (f"; not in URIEL: {plan['missing_in_uriel']}" if plan["missing_in_uriel"] else ""))
+    if not plan["selected"]:
+        context.log.warning("no selection: the plan needs targets and candidates (languages with parallel data or language_plan.candidates)")
+    cov = [{"target": t, "nearest_selected": c["nearest"], "distance": c["distance"], "pivot": plan["pivots"].get(t)} for t, c in plan["coverage"].items()]
+    return MaterializeResult(metadata={
+        "plan_hash": plan["plan_hash"], "selected": ", ".join(plan["selected"]) or "none", "k": plan["k"],
+        "targets": len(plan["targets"]), "candidates": len(plan["candidates"]),
+        "worst_coverage_selected": base.get("selected", {}).get("worst", 0.0),
+        "worst_coverage_random": base.get("random_k", {}).get("worst", 0.0),
+        "worst_coverage_all": base.get("all_candidates", {}).get("worst", 0.0),
+        "baselines": MetadataValue.md(plots.markdown_table([{"set": k, **{m: v for m, v in b.items() if m in ("size", "worst", "mean", "diversity")}}
+                                                            for k, b in base.items()])) if base else "none",
+        "coverage": MetadataValue.md(plots.markdown_table(cov)) if cov else "none",
+        "missing_in_uriel": ", ".join(plan["missing_in_uriel"]) or "none",
+        "plan_chart": chart(plots.language_plan_chart(plan), "language plan"),
+        "path": str(layout.loop_dir / "language_plan.json"),
+    })
+
+
+@asset(group_name="loop", kinds={"duckdb", "python"}, deps=[quality_gaps, "construct", language_plan], pool="duckdb")
 def mixture_plan(context: AssetExecutionContext, curation: CurationResource, duckdb: DuckDBResource) -> MaterializeResult:
-    """Per-language weights (UniMax / temperature, raised for gaps), budgets and data requests."""
+    """Per-language weights (UniMax / temperature, raised for gaps), budgets and data requests;
+    with a language plan, the parallel pairs of its selected languages and its pivots."""
     layout, cfg = curation.layout, curation.config()
     gaps = pl.read_parquet(layout.loop_dir / "gaps.parquet")
+    lp_file = layout.loop_dir / "language_plan.json"
+    lplan = json.loads(lp_file.read_text("utf-8")) if lp_file.is_file() else None
     with duckdb.get_connection() as con:
-        plan, changed = loop.make_plan(con, layout.release_dir() / "current", gaps, cfg, layout.loop_dir / "plans")
+        plan, changed = loop.make_plan(con, layout.release_dir() / "current", gaps, cfg, layout.loop_dir / "plans", lplan)
     context.log.info(f"plan {plan['plan_hash']} ({'changed' if changed else 'unchanged'}), {len(plan['requests'])} data requests")
     langs = pl.DataFrame([{"language": k, **v} for k, v in plan["languages"].items()])
     reqs = pl.DataFrame([{**r, "seeds": ", ".join(r["seeds"])} for r in plan["requests"]]) if plan["requests"] else pl.DataFrame()
@@ -78,6 +110,7 @@ def mixture_plan(context: AssetExecutionContext, curation: CurationResource, duc
         "languages": _md(langs, ["language", "available_tokens", "base_weight", "boost", "weight", "budget_tokens", "epochs", "shortfall_tokens"]) if langs.height else "none",
         "data_requests": _md(reqs) if reqs.height else MetadataValue.md("_no requests: every tracked score meets its target_"),
         "weights": chart(plots.bar_chart({k: v["weight"] for k, v in plan["languages"].items()}, "Mixture weight per language"), "weights"),
+        "transfer": MetadataValue.json(plan["transfer"]) if "transfer" in plan else "no language plan",
     })
 
 
@@ -87,13 +120,15 @@ def training_mixture(context: AssetExecutionContext, curation: CurationResource)
     layout, cfg = curation.layout, curation.config()
     plan = json.loads((layout.loop_dir / "plans" / "latest.json").read_text("utf-8"))
     manifest = loop.build_training_mixture(layout.release_dir() / "current", plan, cfg, layout.mixture_dir,
-                                           synthetic_dir=(layout.release_dir() / "synthetic" / "current").resolve())
+                                           synthetic_dir=(layout.release_dir() / "synthetic" / "current").resolve(),
+                                           parallel_dir=(layout.release_dir() / "parallel" / "current").resolve())
     rows = [{"language": k, **v} for k, v in manifest["languages"].items()]
     context.log.info(f"mixture {plan['plan_hash']}: {sum(r['train_rows'] for r in rows)} training rows")
     return MaterializeResult(metadata={
         "plan_hash": plan["plan_hash"], "path": manifest["path"],
         "train_tokens": sum(r["train_tokens"] for r in rows), "contaminated_dropped": sum(r["contaminated_dropped"] for r in rows),
         "synthetic_tokens": sum(r["synthetic_tokens"] for r in rows),
+        "parallel_pairs": sum(v["pairs"] for v in manifest.get("parallel", {}).values()),
         "languages": MetadataValue.md(plots.markdown_table(rows)) if rows else "none",
     })
 

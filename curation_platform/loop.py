@@ -122,12 +122,16 @@ def previous_boosts(con, epoch: str) -> dict[str, float]:
     return {k: v["boost"] for k, v in plan["languages"].items()}
 
 
-def make_plan(con, release_dir: Path, gaps: pl.DataFrame, cfg: dict, plans_dir: Path) -> tuple[dict, bool]:
+def make_plan(con, release_dir: Path, gaps: pl.DataFrame, cfg: dict, plans_dir: Path, language_plan: dict | None = None) -> tuple[dict, bool]:
     """Plan from the release and the gaps; store it (file + DuckDB). Returns (plan, changed)."""
     inventory, build_id = release_inventory(release_dir)
     loop_cfg = cfg.get("loop", {})
     epoch = f"{build_id}:{config_hash(loop_cfg)}"
     plan = plan_mixture(inventory, gaps, loop_cfg, epoch=epoch, previous_boosts=previous_boosts(con, epoch), seed_hosts=seed_hosts(release_dir))
+    if language_plan is not None:  # the typology plan: which languages get parallel data, which pivot each target translates from
+        plan["transfer"] = {"language_plan": language_plan["plan_hash"], "selected": language_plan["selected"],
+                            "parallel_pairs": language_plan["parallel_pairs"], "pivots": language_plan["pivots"]}
+        plan["plan_hash"] = config_hash({"mixture": plan["plan_hash"], "transfer": plan["transfer"]})
     con.execute(PLANS_DDL)
     con.execute(REQUESTS_DDL)
     last = con.execute("SELECT plan_hash FROM mixture_plans ORDER BY created_at DESC LIMIT 1").fetchall()
@@ -141,6 +145,43 @@ def make_plan(con, release_dir: Path, gaps: pl.DataFrame, cfg: dict, plans_dir: 
     write_json(plan, plans_dir / f"{plan['plan_hash']}.json")
     write_json(plan, plans_dir / "latest.json")
     return plan, changed
+
+
+def parallel_languages(parallel_release: Path) -> dict[str, list[str]]:
+    """{language: [pair keys]} of the current parallel release (empty without one)."""
+    manifest = parallel_release / "manifest.json"
+    if not manifest.is_file():
+        return {}
+    out: dict[str, list[str]] = {}
+    for pair in json.loads(manifest.read_text("utf-8")).get("language_pairs", {}):
+        for lang in pair.split("-"):
+            out.setdefault(lang, []).append(pair)
+    return out
+
+
+def build_language_plan(release_dir: Path, parallel_release: Path, cfg: dict, out_file: Path) -> dict:
+    """Targets, candidates and pivot options from the releases and config, then the
+    typology-guided selection (typology.py); written atomically as JSON."""
+    from curation_platform.langid import flores_code
+    from curation_platform.typology import plan_languages
+
+    pcfg = cfg.get("language_plan", {})
+    high = [flores_code(c) for c in pcfg.get("high_resource", [])]
+    inventory = release_inventory(release_dir)[0] if (release_dir / "manifest.json").is_file() else {}
+    targets = [flores_code(c) for c in pcfg.get("targets") or []]
+    if not targets:
+        targets = sorted({lang for lang in inventory if lang not in high and lang != "und"}
+                         | {flores_code(c) for c in cfg.get("codeswitch", {}).get("targets") or []})
+    pairs = parallel_languages(parallel_release)
+    candidates = sorted(set(pairs) | {flores_code(c) for c in pcfg.get("candidates") or []})
+    min_tokens = int(pcfg.get("min_pivot_tokens", 1000))
+    pivot_options = [h for h in high if inventory.get(h, {}).get("tokens", 0) >= min_tokens]
+    plan = plan_languages(targets, candidates, pcfg, pivot_options)
+    plan["parallel_pairs"] = sorted({p for lang in plan["selected"] for p in pairs.get(lang, [])})
+    plan["pivot_options"] = pivot_options
+    plan["plan_hash"] = config_hash({k: plan[k] for k in ("targets", "candidates", "selected", "pivots", "parallel_pairs")})
+    write_json(plan, out_file)
+    return plan
 
 
 def heldout_texts(proxy_cfg: dict) -> dict[str, list[str]]:
@@ -171,12 +212,14 @@ def contamination_index(proxy_cfg: dict) -> ContaminationIndex | None:
     return ContaminationIndex((t for texts in held.values() for t in texts), proxy_cfg.get("decontam_ngram_words", 8), proxy_cfg.get("decontam_ngram_chars", 24))
 
 
-def build_training_mixture(release_dir: Path, plan: dict, cfg: dict, out_root: Path, synthetic_dir: Path | None = None) -> dict:
+def build_training_mixture(release_dir: Path, plan: dict, cfg: dict, out_root: Path, synthetic_dir: Path | None = None,
+                           parallel_dir: Path | None = None) -> dict:
     loop_cfg = cfg.get("loop", {})
     share = cfg.get("synthetic", {}).get("max_share", {})
     share = {"default": {"share": share.get("default", 0.0)}, "languages": {k: {"share": v} for k, v in (share.get("languages") or {}).items()}}
     return build_mixture(release_dir, plan, loop_cfg, out_root, contamination_index(loop_cfg.get("proxy", {})),
-                         synthetic_dir=synthetic_dir if synthetic_dir and synthetic_dir.exists() else None, synthetic_share=share)
+                         synthetic_dir=synthetic_dir if synthetic_dir and synthetic_dir.exists() else None, synthetic_share=share,
+                         parallel_dir=parallel_dir if parallel_dir and parallel_dir.exists() else None)
 
 
 def culture_rates(lang: str, texts: list[str], lexicons: dict, common: dict) -> list[dict]:

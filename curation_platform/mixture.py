@@ -44,14 +44,36 @@ def synthetic_pick(synth: pl.DataFrame, budget_tokens: float) -> tuple[pl.DataFr
     return synth[chosen], total
 
 
+def _parallel_part(parallel_dir: Path, pairs: list[str], staging: Path, contamination: ContaminationIndex | None) -> dict:
+    out = {}
+    for pair in pairs:
+        src = parallel_dir / pair / "pairs.parquet"
+        if not src.is_file():
+            continue
+        df = pl.read_parquet(src).sort("pair_id")
+        dropped = 0
+        if contamination is not None and contamination.grams:
+            flags = [contamination.is_contaminated(a) or contamination.is_contaminated(b)
+                     for a, b in zip(df["src_text"].to_list(), df["tgt_text"].to_list())]
+            dropped = sum(flags)
+            df = df.filter(~pl.Series(flags, dtype=pl.Boolean))
+        write_parquet(df, staging / "parallel" / f"{pair}.parquet")
+        out[pair] = {"pairs": df.height, "contaminated_dropped": dropped}
+    return out
+
+
 def build_mixture(release_dir: str | Path, plan: dict, loop_cfg: dict, out_root: str | Path,
                   contamination: ContaminationIndex | None = None, synthetic_dir: str | Path | None = None,
-                  synthetic_share: dict | None = None) -> dict:
+                  synthetic_share: dict | None = None, parallel_dir: str | Path | None = None) -> dict:
     """Write out_root/<plan_hash>/<lang>/{train,validation}.parquet + manifest.json; point `current` at it.
 
     Synthetic documents (`synthetic_dir/<lang>/synthetic.parquet`) fill at most the
     language's `max_share` of its budget (`synthetic_share`: default / languages), are
-    decontaminated like real text, never repeated and never used for validation."""
+    decontaminated like real text, never repeated and never used for validation.
+
+    Parallel pairs (`parallel_dir/<src>-<tgt>/pairs.parquet`) go in for the pairs of the
+    plan's `transfer.parallel_pairs` (the typology plan's selected languages), as
+    realignment data under `parallel/<pair>.parquet`, decontaminated on both sides."""
     release_dir, out_root = Path(release_dir), Path(out_root)
     mcfg = loop_cfg.get("mixture", {})
     valid_fraction = float(mcfg.get("valid_fraction", 0.05))
@@ -123,7 +145,8 @@ def build_mixture(release_dir: str | Path, plan: dict, loop_cfg: dict, out_root:
             "synthetic_docs": synth_docs.height, "synthetic_tokens": synth_tokens, "domain_tokens": domains,
             "synthetic_share": round(synth_tokens / train_tokens, 4) if train_tokens else 0.0, "synthetic_cap": cap,
         }
-    manifest = {"plan_hash": plan_hash, "languages": langs, "decontamination": {
+    parallel = _parallel_part(Path(parallel_dir), plan.get("transfer", {}).get("parallel_pairs", []), staging, contamination) if parallel_dir else {}
+    manifest = {"plan_hash": plan_hash, "languages": langs, "parallel": parallel, "decontamination": {
         "heldout_texts": contamination.count if contamination else 0, "ngram_words": contamination.n_words if contamination else None}}
     write_json(manifest, staging / "manifest.json")
     final = publish_dir(staging, out_root / plan_hash, out_root / "current", plan_hash)

@@ -100,3 +100,33 @@ def confusion_matrix(confusion: dict[str, dict[str, int]], title: str) -> bytes:
     ax.set_ylabel("gold")
     ax.set_title(title, fontsize=9)
     return _png(fig)
+
+
+def language_plan_chart(plan: dict, title: str = "Language plan: distance to the nearest selected language") -> bytes:
+    """Left: each target's URIEL distance to its nearest selected language, with the worst
+    coverage of the selected set, a random set of the same size and all candidates.
+    Right: the distance matrix, selected languages marked with *."""
+    cov = plan.get("coverage", {})
+    base = plan.get("baselines", {})
+    codes = sorted(plan.get("distances", {}))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, max(3.4, 0.3 * len(cov) + 1.5)))
+    targets = sorted(cov, key=lambda t: cov[t]["distance"])
+    ax1.barh(targets, [cov[t]["distance"] for t in targets], color="#4c72b0")
+    styles = {"selected": ("#c44e52", "-"), "random_k": ("#8c8c8c", "--"), "all_candidates": ("#55a868", ":")}
+    for name, (color, style) in styles.items():
+        if name in base:
+            ax1.axvline(base[name]["worst"], color=color, linestyle=style, label=f"worst, {name} ({base[name]['worst']:.3f})")
+    ax1.set_xlabel("distance to nearest selected (0 = selected)")
+    ax1.tick_params(labelsize=8)
+    if base:
+        ax1.legend(fontsize=7, loc="lower right")
+    ax1.set_title(title, fontsize=9)
+    if codes:
+        grid = [[plan["distances"][a][b] for b in codes] for a in codes]
+        ax2.imshow(grid, cmap="viridis_r", vmin=0, vmax=max(0.5, max(max(r) for r in grid)))
+        chosen = set(plan.get("selected", []))
+        labels = [f"{c.split('_')[0]}{'*' if c in chosen else ''}" for c in codes]
+        ax2.set_xticks(range(len(codes)), labels, rotation=90, fontsize=7)
+        ax2.set_yticks(range(len(codes)), labels, fontsize=7)
+        ax2.set_title("URIEL distance (* = selected)", fontsize=9)
+    return _png(fig)

@@ -143,10 +143,14 @@ def _pick(rows: list[dict], k: int, salt: str) -> list[dict]:
 
 
 def build_tasks(requests: list[dict], plan_hash: str, docs: Callable[[str], list[dict]], pairs: Callable[[str, str], list[tuple[str, str]]],
-                scfg: dict, api: str) -> list[Task]:
+                scfg: dict, api: str, pivots: dict[str, str | None] | None = None) -> list[Task]:
     """Prompts for every open synthetic request. `docs(lang)` gives kept real documents
     ({id, text}); `pairs(pivot, lang)` gives parallel examples. A generator with no seed
-    text for a language gives its share to `in_context` (which can run zero-shot)."""
+    text for a language gives its share to `in_context` (which can run zero-shot).
+
+    Translation pivot per language: an explicit `pivot.languages` entry, else the typology
+    plan's pick (`pivots`: the nearest high-resource language with enough kept text),
+    else `pivot.default`."""
     tasks: list[Task] = []
     few, chars = int(scfg.get("few_shot", 2)), int(scfg.get("example_chars", 400))
     pdir = scfg.get("prompts_dir")
@@ -156,7 +160,8 @@ def build_tasks(requests: list[dict], plan_hash: str, docs: Callable[[str], list
         lang = to_flores_lang(req["language"]) if "_" not in req["language"] else req["language"]
         lname, rkey = language_name(lang), request_key(plan_hash, req)
         target_docs = [d for d in docs(lang) if (d.get("text") or "").strip()]
-        pivot = language_policy(scfg.get("pivot", {}), lang).get("lang", "eng_Latn")
+        explicit = (scfg.get("pivot", {}).get("languages") or {}).get(lang)
+        pivot = (explicit or {}).get("lang") or (pivots or {}).get(lang) or language_policy(scfg.get("pivot", {}), lang).get("lang", "eng_Latn")
         pivot_docs = [d for d in docs(pivot) if (d.get("text") or "").strip()] if pivot != lang else []
         split = split_samples(samples_for(req, scfg), scfg.get("generators", {"in_context": 1.0}))
         if not pivot_docs and split.get("translation"):

@@ -57,7 +57,8 @@ def generate_batch(plan: dict, release_dir: Path, parallel_release_dir: Path, cf
         return ()
 
     requests = synthetic_requests(plan)
-    tasks = build_tasks(requests, plan["plan_hash"], lambda lang: list(_docs(lang)), lambda p, lang: list(_pairs(p, lang)), scfg, client.settings.api)
+    tasks = build_tasks(requests, plan["plan_hash"], lambda lang: list(_docs(lang)), lambda p, lang: list(_pairs(p, lang)), scfg, client.settings.api,
+                        pivots=plan.get("transfer", {}).get("pivots"))
     good = {t.lang: (_docs(t.lang)[0]["text"] if _docs(t.lang) else "") for t in tasks}
     df = generate(tasks, client, scfg, plan["plan_hash"], good, progress)
     write_parquet(df, out_file)
