@@ -49,7 +49,7 @@ def script_counts(text: str, max_chars: int = 2000) -> dict[str, int]:
         return {}
     cps = np.frombuffer(text[:max_chars].encode("utf-32-le"), dtype=np.uint32)
     idx = np.searchsorted(_STARTS, cps, side="right") - 1
-    valid = (idx >= 0) & (cps <= _ENDS[np.clip(idx, 0, None)])
+    valid = (idx >= 0) & (cps <= _ENDS[np.maximum(idx, 0)])
     if not valid.any():
         return {}
     counts = np.bincount(_IDS[idx[valid]], minlength=len(_NAMES))
@@ -59,6 +59,8 @@ def script_counts(text: str, max_chars: int = 2000) -> dict[str, int]:
 def dominant_script(text: str, lang3: str | None = None) -> str:
     """FLORES-style script code for a text: Jpan for Japanese, Hang for Korean,
     Hans/Hant for Chinese, otherwise the script with the most letters (Zyyy if none)."""
+    if text.isascii():  # the common case, decided in C: no need to count code points
+        return "Latn" if any(ch.isalpha() for ch in text[:2000]) else "Zyyy"
     counts = script_counts(text)
     if not counts:
         return "Zyyy"

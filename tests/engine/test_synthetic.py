@@ -154,3 +154,22 @@ def test_mixture_caps_the_synthetic_share(tmp_path, flores):
     assert not valid["synthetic"].any()  # validation stays real
     none = build_mixture(rel, plan, {"mixture": {}}, tmp_path / "mix0", synthetic_dir=syn, synthetic_share={"default": {"share": 0.0}})
     assert none["languages"]["ind_Latn"]["synthetic_docs"] == 0
+
+
+def test_translation_pivot_follows_the_language_plan_unless_configured():
+    """An explicit `pivot.languages` entry wins; else the typology plan's nearest
+    high-resource language; else `pivot.default`."""
+    from curation_platform.synthetic import build_tasks
+
+    cfg = load_config()["synthetic"]
+    scfg = {**cfg, "generators": {"translation": 1.0}, "min_samples_per_request": 2, "max_samples_per_request": 2}
+    texts = {"tha_Thai": "ภาษาไทยเป็นภาษาที่สวยงาม มีประวัติศาสตร์ยาวนาน", "eng_Latn": "English is spoken widely in the region.",
+             "ind_Latn": "Bahasa Indonesia dipakai di seluruh negeri."}
+    docs = lambda lang: [{"id": f"{lang}-1", "text": texts[lang]}] if lang in texts else []  # noqa: E731
+    reqs = [{"kind": "synthetic", "language": lang, "level": "basic", "domain": "", "metric": "acc", "tokens": 100} for lang in ("lao_Laoo", "jav_Latn")]
+    tasks = build_tasks(reqs, "p1", docs, lambda p, lang: [], scfg, "completions", pivots={"lao_Laoo": "tha_Thai", "jav_Latn": "eng_Latn"})
+    by_lang = {t.lang: t for t in tasks}
+    assert "Thai" in by_lang["lao_Laoo"].prompt and texts["tha_Thai"] in by_lang["lao_Laoo"].prompt  # the plan's pivot
+    assert texts["ind_Latn"] in by_lang["jav_Latn"].prompt  # the configured jav_Latn -> ind_Latn pivot beats the plan
+    without = build_tasks(reqs[:1], "p1", docs, lambda p, lang: [], scfg, "completions")
+    assert texts["eng_Latn"] in without[0].prompt  # no plan: pivot.default
