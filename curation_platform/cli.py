@@ -145,6 +145,39 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plan_languages(args: argparse.Namespace) -> int:
+    """Typology-guided selection without Dagster: targets and candidates in any code form."""
+    import json
+
+    from curation_platform.langid import flores_code
+    from curation_platform.typology import plan_languages
+
+    cfg = load_config(args.config).get("language_plan", {})
+    try:
+        targets = [flores_code(c) for c in args.targets.split(",") if c.strip()]
+        candidates = [flores_code(c) for c in args.candidates.split(",") if c.strip()]
+        pivots = [flores_code(c) for c in (args.pivots.split(",") if args.pivots else cfg.get("high_resource", []))]
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    plan = plan_languages(targets, candidates, {**cfg, "k": args.k}, pivots)
+    if args.out:
+        from curation_platform.storage import write_json
+
+        write_json(plan, Path(args.out))
+    print(f"selected ({len(plan['selected'])}): {', '.join(plan['selected']) or 'none'}")
+    print(f"{'target':<10} {'nearest':<10} {'distance':>8}  pivot")
+    for t, c in plan["coverage"].items():
+        print(f"{t:<10} {c['nearest']:<10} {c['distance']:8.3f}  {plan['pivots'].get(t) or '-'}")
+    for name, b in plan["baselines"].items():
+        print(f"{name:<15} size {b['size']:>3}  worst {b['worst']:.3f}  mean {b['mean']:.3f}  diversity {b['diversity']:.3f}")
+    if plan["missing_in_uriel"]:
+        print(f"not in URIEL: {', '.join(plan['missing_in_uriel'])}", file=sys.stderr)
+    if args.json:
+        print(json.dumps({k: plan[k] for k in ("selected", "coverage", "baselines", "pivots", "missing_in_uriel")}))
+    return 0
+
+
 def cmd_redact(args: argparse.Namespace) -> int:
     """stdin lines -> the same lines with PII replaced by typed placeholders; counts on stderr."""
     from collections import Counter
@@ -418,6 +451,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--high", type=float, default=0.98, help="quantile for max rules")
     s.add_argument("--margin", type=float, default=0.15, help="relative loosening of each threshold")
     s.set_defaults(func=cmd_calibrate)
+    s = sub.add_parser("plan-languages", help="typology-guided selection of k languages covering the targets (URIEL via lang2vec data); pivots")
+    s.add_argument("--targets", required=True, help="comma-separated codes (ISO 639-1/3, BCP-47 or FLORES)")
+    s.add_argument("--candidates", required=True, help="comma-separated codes: languages you have parallel data for")
+    s.add_argument("--k", type=int, default=5)
+    s.add_argument("--pivots", help="comma-separated high-resource pivot options (default: language_plan.high_resource)")
+    s.add_argument("--out", help="write the whole plan as JSON")
+    s.add_argument("--json", action="store_true", help="also print the summary as one JSON line")
+    s.set_defaults(func=cmd_plan_languages)
     s = sub.add_parser("redact", help="PII in stdin lines replaced by typed placeholders (<EMAIL>, <PHONE>, <NIK>, <CARD>, <IP>, <URL_CREDENTIALS>)")
     s.add_argument("--types", help="comma-separated subset of the placeholder types (default: all)")
     s.add_argument("--stats", action="store_true", help="print counts per type on stderr")

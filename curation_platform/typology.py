@@ -25,7 +25,7 @@ Selection (`select`): greedy, deterministic, in two phases.
 
 from __future__ import annotations
 
-import importlib.util
+import importlib.metadata
 import random
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -45,11 +45,14 @@ DEFAULT_WEIGHTS = {name: 1.0 for name in COMPONENTS}
 
 
 def uriel_dir() -> Path:
-    """The data folder of the installed lang2vec wheel, found without importing it."""
-    spec = importlib.util.find_spec("lang2vec")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the URIEL data needs the 'lang2vec' package (pip install lang2vec)")
-    path = Path(list(spec.submodule_search_locations)[0]) / "data"
+    """The data folder of the installed lang2vec wheel, found from its distribution
+    metadata without importing it (the wheel also installs a `lang2vec.py` script that
+    shadows the package when a console script runs from the same bin folder)."""
+    try:
+        dist = importlib.metadata.distribution("lang2vec")
+    except importlib.metadata.PackageNotFoundError as exc:
+        raise RuntimeError("the URIEL data needs the 'lang2vec' package (pip install lang2vec)") from exc
+    path = Path(str(dist.locate_file("lang2vec/data")))
     if not (path / "family_features.npz").is_file():
         raise RuntimeError(f"URIEL data files not found in {path}")
     return path

@@ -126,3 +126,16 @@ def test_init_then_export_a_release_that_datasets_loads(tmp_path, flores):
         ds = datasets.load_dataset(str(tmp_path / "hf"), lang, cache_dir=str(tmp_path / "hf_cache"))
         assert ds["train"].num_rows == manifest["languages"][lang]["docs"] >= 10
         assert set(ds["train"]["lang"]) == {lang}
+
+
+def test_plan_languages_from_the_console_script(tmp_path):
+    """Runs as the installed console script: lang2vec's own `lang2vec.py` script sits in
+    the same bin folder and must not shadow its data."""
+    out = run(["plan-languages", "--targets", "ace,jv,lo,shn", "--candidates", "en,id,th,jv,km", "--k", "2", "--out", str(tmp_path / "p.json"), "--json"])
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout.splitlines()[-1])
+    assert len(summary["selected"]) == 2 and "tha_Thai" in summary["selected"]  # covers lao and shan
+    assert summary["pivots"]["lao_Laoo"] == "tha_Thai"
+    assert json.loads((tmp_path / "p.json").read_text())["targets"] == ["ace_Latn", "jav_Latn", "lao_Laoo", "shn_Mymr"]
+    bad = run(["plan-languages", "--targets", "xx1", "--candidates", "en"])
+    assert bad.returncode == 2 and "unknown language code 'xx1'" in bad.stderr
