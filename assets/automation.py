@@ -121,6 +121,10 @@ replan_job = define_asset_job(
     "replan", selection=AssetSelection.assets("eval_results", "quality_gaps", "language_plan", "mixture_plan"),
     description="Ingest evaluation results, recompute gaps and the mixture plan.",
 )
+review_job = define_asset_job(
+    "ingest_review", selection=AssetSelection.assets("review_results"),
+    description="Ingest reviewers' verdicts and measure the filters' precision.",
+)
 mixture_job = define_asset_job(
     "build_mixture", selection=AssetSelection.assets("training_mixture", "proxy_eval"),
     description="Materialize the plan as a training mixture and run the proxy evaluator.",
@@ -151,6 +155,34 @@ def eval_inbox_sensor(context: SensorEvaluationContext, curation: CurationResour
     if not requests:
         context.update_cursor(json.dumps(state, sort_keys=True))
         return SkipReason("quarantined: " + " | ".join(bad) if bad else "no new evaluation results")
+    if bad:
+        context.log.warning("quarantined: " + " | ".join(bad))
+    return SensorResult(run_requests=requests, cursor=json.dumps(state, sort_keys=True))
+
+
+@sensor(job=review_job, minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING)
+def review_inbox_sensor(context: SensorEvaluationContext, curation: CurationResource):
+    """One review_results run per new verdict file in inbox/review (run_key = content hash);
+    a malformed file is quarantined with its error and named in the skip reason."""
+    from curation_platform.review import REVIEW_SUFFIXES, ReviewFileError, parse_verdicts
+
+    layout = curation.layout
+    cursor = json.loads(context.cursor) if context.cursor else {}
+    new, _, state = scan_inbox(layout.inbox("review"), cursor, lambda p: p.name.lower().endswith(REVIEW_SUFFIXES))
+    requests, bad = [], []
+    for _, path, digest in new:
+        try:
+            parse_verdicts(path)
+        except ReviewFileError as exc:
+            quarantine_eval_file(path, str(exc), layout.quarantine("review"))
+            state.pop(path.name, None)
+            bad.append(str(exc))
+            continue
+        requests.append(RunRequest(run_key=f"review:{digest}", tags={"review_file": path.name, "content_hash": digest},
+                                   run_config={"ops": {"review_results": {"config": {"files": [path.name]}}}}))
+    if not requests:
+        context.update_cursor(json.dumps(state, sort_keys=True))
+        return SkipReason("quarantined: " + " | ".join(bad) if bad else "no new review verdicts")
     if bad:
         context.log.warning("quarantined: " + " | ".join(bad))
     return SensorResult(run_requests=requests, cursor=json.dumps(state, sort_keys=True))
@@ -279,7 +311,7 @@ def business_fingerprints(curation: CurationResource) -> tuple[dict[str, str], s
     """Per declared source: a hash of its declaration, its data file (when a file) and the
     opt-out list; a changed declaration, file or opt-out list re-runs the source."""
     from curation_platform.assets.business import optout_file, sources_file
-    from curation_platform.business import SourceError, load_sources
+    from curation_platform.business import SourceError, load_sources, source_fingerprint_parts
     from curation_platform.settings import config_hash
 
     cfg = curation.config()
@@ -294,8 +326,7 @@ def business_fingerprints(curation: CurationResource) -> tuple[dict[str, str], s
     opt_digest = file_digest(opt) if opt.is_file() else "-"
     out = {}
     for s in sources:
-        data = file_digest(s.path) if s.path and s.path.is_file() else "-"
-        out[s.name] = config_hash({"decl": [s.kind, s.mapping, s.governance, s.table, s.query], "data": data, "optout": opt_digest})[:16]
+        out[s.name] = config_hash({"decl": [s.kind, s.mapping, s.governance, s.table, s.query], **source_fingerprint_parts(s), "optout": opt_digest})[:16]
     return out, None
 
 

@@ -23,6 +23,8 @@ from curation_platform.assets.automation import (
     plan_change_sensor,
     release_job,
     replan_job,
+    review_inbox_sensor,
+    review_job,
     synthetic_job,
     synthetic_request_sensor,
     web_crawl_inbox_sensor,
@@ -37,6 +39,7 @@ from curation_platform.assets.models import train_langid, train_quality_model
 from curation_platform.assets.loop import eval_results, language_plan, mixture_plan, proxy_eval, quality_gaps, training_mixture
 from curation_platform.assets.parallel import parallel, parallel_construct, parallel_dedup, parallel_label
 from curation_platform.assets.standardize import standardize
+from curation_platform.assets.review import review_results, review_sample
 from curation_platform.assets.synthetic import synthetic, synthetic_dedup, synthetic_label, synthetic_release
 from curation_platform.assets.web_crawl import web_crawl
 from curation_platform.resources import CurationResource, EmbeddingsResource, LangIdResource, LLMResource, default_data_root
@@ -52,10 +55,11 @@ def build_definitions(data_root: str | None = None, config_path: str | None = No
         executor=executor_from_config(load_config(config_path)),
         assets=[web_crawl, standardize, label, deduplicate, construct, eval_results, quality_gaps, language_plan, mixture_plan, training_mixture, proxy_eval,
                 parallel, parallel_label, parallel_dedup, parallel_construct,
-                synthetic, synthetic_label, synthetic_dedup, synthetic_release, business, train_langid, train_quality_model],
-        jobs=[ingest_job, release_job, replan_job, mixture_job, parallel_job, parallel_release_job, synthetic_job, business_job],
+                synthetic, synthetic_label, synthetic_dedup, synthetic_release, business, train_langid, train_quality_model,
+                review_sample, review_results],
+        jobs=[ingest_job, release_job, replan_job, mixture_job, parallel_job, parallel_release_job, synthetic_job, business_job, review_job],
         sensors=[web_crawl_inbox_sensor, eval_inbox_sensor, plan_change_sensor, loop_failure_sensor, parallel_inbox_sensor,
-                 synthetic_request_sensor, business_sources_sensor, business_release_sensor],
+                 synthetic_request_sensor, business_sources_sensor, business_release_sensor, review_inbox_sensor],
         schedules=[hourly_ingest_schedule, nightly_release_schedule, weekly_replan_schedule],
         resources={
             "curation": CurationResource(data_root=root, config_path=config_path),

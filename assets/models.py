@@ -12,7 +12,7 @@ from curation_platform.quality_model import QualityScorer, build_judges, train_f
 from curation_platform.resources import CurationResource, LLMResource
 
 
-@asset(group_name="models", kinds={"fasttext"})
+@asset(group_name="models", kinds={"fasttext"}, deps=["review_results"])
 def train_langid(context: AssetExecutionContext, curation: CurationResource) -> MaterializeResult:
     """A supervised fastText LID model for the target languages, evaluated against the stock
     model on FLORES-200 devtest 507-1012; the label stage routes through it once it exists."""
@@ -24,7 +24,12 @@ def train_langid(context: AssetExecutionContext, curation: CurationResource) -> 
                       "(flores200/devtest, udhr/utf8, parallel/, lid/lingua/sentences)")
     out = layout.root / "models" / "langid"
     params = {k: tcfg[k] for k in ("epoch", "dim", "word_ngrams", "minn", "maxn", "lr") if k in tcfg}
-    meta = train_and_evaluate(Path(data_dir), out, extra_dirs=[Path(d) for d in tcfg.get("extra_dirs") or []], params=params,
+    extra = [Path(d) for d in tcfg.get("extra_dirs") or []]
+    corrections = layout.root / "review" / "langid_corrections"  # reviewers' corrected language labels (review_results)
+    if corrections.is_dir() and any(corrections.glob("*.txt")):
+        extra.append(corrections)
+        context.log.info(f"training also on reviewers' language corrections in {corrections}")
+    meta = train_and_evaluate(Path(data_dir), out, extra_dirs=extra, params=params,
                               cfg_langid=cfg.get("langid", {}), log=context.log.info)
     s = meta["scores"]
     rows = [{"language": lang, "stock": s["stock"]["per_lang"][lang], "trained": s["trained"]["per_lang"][lang], "routed": s["routed"]["per_lang"][lang]}

@@ -34,7 +34,12 @@ SQL_KINDS = ("sqlite", "postgres")
 REQUIRED_GOVERNANCE = ("license", "consent", "provenance")
 NO_CONSENT = {"", "no", "false", "0", "none", "withdrawn", "revoked", "n"}
 BUSINESS_SCHEMA = {**PARSED_SCHEMA, "domain": pl.String, "created_at": pl.String, "provenance": pl.String,
-                   "record_id": pl.String, "pii_counts": pl.String}
+                   "record_id": pl.String, "pii_counts": pl.String,
+                   # community terms, carried on every row so that every downstream asset can enforce them
+                   "contributor": pl.String, "allowed_pretraining": pl.Boolean, "allowed_commercial": pl.Boolean, "attribution": pl.String}
+# A community-contributed source states its terms, or nothing from it is read.
+REQUIRED_TERMS = ("licence", "consent_basis", "steward", "allowed_uses", "attribution")
+ALLOWED_USES = ("pretraining", "commercial")
 QUARANTINE_SCHEMA = {"source": pl.String, "file": pl.String, "row": pl.Int64, "column": pl.String, "error": pl.String}
 
 
@@ -58,6 +63,49 @@ class Source:
     @property
     def location(self) -> str:
         return str(self.path) if self.path else f"{self.kind}:{self.table or 'query'}"
+
+
+def _community_terms(terms: Any, where: str, mapping: dict) -> dict:
+    """Validate a community source's terms: licence, consent basis, steward, allowed uses
+    (pretraining / commercial, each yes or no), attribution; a contributor column when
+    there is a revocation list."""
+    if not isinstance(terms, dict):
+        raise SourceError(f"{where}: community: must be a mapping of terms")
+    missing = [k for k in REQUIRED_TERMS if terms.get(k) in (None, "", {})]
+    if missing:
+        raise SourceError(f"{where}: community terms missing: {', '.join(missing)}. A community source must state its licence, "
+                          "consent basis, steward/contact, allowed uses and attribution text; nothing from it is ingested")
+    uses = terms["allowed_uses"]
+    if not isinstance(uses, dict) or any(not isinstance(uses.get(u), bool) for u in ALLOWED_USES):
+        raise SourceError(f"{where}: community.allowed_uses needs {', '.join(f'{u}: yes/no' for u in ALLOWED_USES)}")
+    if terms.get("revocations") and not mapping.get("contributor"):
+        raise SourceError(f"{where}: a revocation list needs mapping.contributor (the column naming each row's contributor)")
+    return dict(terms)
+
+
+def source_fingerprint_parts(src: "Source") -> dict:
+    """What a re-run of the source depends on besides its declaration: every data file and
+    the revocation list (a revoked contributor re-runs the source, and the release after it)."""
+    from curation_platform.storage import file_digest
+
+    files = source_files(src) if src.kind not in SQL_KINDS else []
+    rev = (src.options.get("community") or {}).get("revocations")
+    return {"data": [file_digest(f) for f in files if f.is_file()],
+            "revocations": file_digest(rev) if rev and Path(rev).is_file() else "-", "community": src.options.get("community")}
+
+
+def revoked_contributors(src: "Source") -> set[str]:
+    """Contributor ids on the source's revocation list (one per line, # comments)."""
+    path = (src.options.get("community") or {}).get("revocations")
+    return load_optout(path) if path else set()
+
+
+def source_files(src: "Source") -> list[Path]:
+    """The data files of a file source: the file, or every `*.<kind>` file of a folder
+    (one folder per contributor group), in name order."""
+    if src.path and src.path.is_dir():
+        return sorted(p for p in src.path.rglob(f"*.{src.kind}") if p.is_file() and not p.name.startswith("."))
+    return [src.path] if src.path else []
 
 
 def _field_spec(spec: Any) -> dict | None:
@@ -88,10 +136,17 @@ def load_sources(path: str | Path) -> list[Source]:
         kind = s.get("kind") or (Path(s["path"]).suffix.lstrip(".").lower() if s.get("path") else None)
         if kind not in FILE_KINDS + SQL_KINDS:
             raise SourceError(f"{where}: kind {kind!r} is not one of {', '.join(FILE_KINDS + SQL_KINDS)}")
-        mapping, gov = s.get("mapping") or {}, s.get("governance") or {}
+        mapping, gov = s.get("mapping") or {}, dict(s.get("governance") or {})
         for key in ("id", "text"):
             if not mapping.get(key):
                 raise SourceError(f"{where}: mapping.{key} is required")
+        if "community" in s:
+            terms = _community_terms(s.get("community"), where, mapping)
+            gov.setdefault("license", {"value": terms["licence"]})
+            gov.setdefault("consent", {"value": terms["consent_basis"]})
+            gov.setdefault("provenance", {"value": f"community source {s['name']}; steward: {terms['steward']}"})
+            revocations = terms.get("revocations")
+            s = {**s, "community": {**terms, "revocations": str((path.parent / revocations).resolve()) if revocations else None}}
         missing = [k for k in REQUIRED_GOVERNANCE if not gov.get(k)]
         if missing:
             raise SourceError(f"{where}: governance.{', governance.'.join(missing)} missing: a business source must say where its "
@@ -156,24 +211,26 @@ def _sql_rows(src: Source) -> Iterator[tuple[int, dict]]:
             pass
 
 
-def read_rows(src: Source) -> Iterator[tuple[int, dict | None, str | None]]:
-    """(row number, row dict or None, error or None). Row numbers are 1-based data rows
-    (the CSV header is row 0; JSONL lines count from 1)."""
+def read_rows(src: Source, path: Path | None = None) -> Iterator[tuple[int, dict | None, str | None]]:
+    """(row number, row dict or None, error or None) of one file (`path`, default the
+    source's file). Row numbers are 1-based data rows (the CSV header is row 0; JSONL
+    lines count from 1)."""
     if src.kind in SQL_KINDS:
         for n, row in _sql_rows(src):
             yield n, row, None
         return
-    if not src.path or not src.path.is_file():
-        raise SourceError(f"{src.declared_in}: source {src.name!r}: file not found: {src.path}")
+    path = path or src.path
+    if not path or not path.is_file():
+        raise SourceError(f"{src.declared_in}: source {src.name!r}: file not found: {path}")
     if src.kind == "parquet":
         try:
-            df = pl.read_parquet(src.path)
+            df = pl.read_parquet(path)
         except Exception as exc:  # noqa: BLE001 - any reader error makes the whole file unreadable
-            raise SourceError(f"{src.path}: not a readable parquet file: {exc}") from exc
+            raise SourceError(f"{path}: not a readable parquet file: {exc}") from exc
         for n, row in enumerate(df.iter_rows(named=True), start=1):
             yield n, row, None
         return
-    data = src.path.read_bytes()
+    data = path.read_bytes()
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     text = data.decode("utf-8", "surrogateescape")
@@ -192,7 +249,7 @@ def read_rows(src: Source) -> Iterator[tuple[int, dict | None, str | None]]:
     try:
         header = next(reader)
     except StopIteration:
-        raise SourceError(f"{src.path}: empty file (no header row)")
+        raise SourceError(f"{path}: empty file (no header row)")
     for n, cells in enumerate(reader, start=1):
         if not any(c.strip() for c in cells):
             continue
@@ -251,7 +308,11 @@ def opted_out(optout: set[str], source: str, record_id: str) -> bool:
 def ingest_source(src: Source, optout: set[str] = frozenset(), pii_types: list[str] | None = None) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, dict]:
     """(documents with redacted text, raw texts, quarantine rows, stats) for one source."""
     m = src.mapping
-    specs = {k: _field_spec(m.get(k)) for k in ("id", "lang_hint", "lang", "domain", "created_at")}
+    specs = {k: _field_spec(m.get(k)) for k in ("id", "lang_hint", "lang", "domain", "created_at", "contributor")}
+    terms = src.options.get("community") or {}
+    uses = terms.get("allowed_uses") or {}
+    revoked = revoked_contributors(src)
+    revoked_rows = 0
     gov = {k: _field_spec(src.governance[k]) for k in REQUIRED_GOVERNANCE}
     template = m["text"] if "{" in m["text"] else "{" + m["text"] + "}"
     docs, raws, bad = [], [], []
@@ -262,7 +323,12 @@ def ingest_source(src: Source, optout: set[str] = frozenset(), pii_types: list[s
     def quarantine(n: int, column: str | None, error: str) -> None:
         bad.append({"source": src.name, "file": file, "row": n, "column": column, "error": error})
 
-    for n, row, err in read_rows(src):
+    files = source_files(src) if src.kind not in SQL_KINDS else [None]
+    if src.kind not in SQL_KINDS and not files:
+        raise SourceError(f"{src.declared_in}: source {src.name!r}: no *.{src.kind} files in {src.path}")
+    rows = ((f, n, row, err) for f in files for n, row, err in read_rows(src, f))
+    for path_n, n, row, err in rows:
+        file = str(path_n) if path_n else src.location
         if err:
             quarantine(n, None, err)
             continue
@@ -276,6 +342,14 @@ def ingest_source(src: Source, optout: set[str] = frozenset(), pii_types: list[s
                 quarantine(n, specs["id"].get("column"), "empty id")
                 continue
             rid = str(rid).strip()
+            contributor = _value(specs["contributor"], row)
+            contributor = str(contributor).strip() if contributor not in (None, "") else None
+            if terms and len(files) > 1 and path_n is not None:  # ids are unique per file of a contributor folder
+                rid = f"{path_n.relative_to(src.path).as_posix()}:{rid}"
+            if contributor and contributor in revoked:
+                revoked_rows += 1
+                removed_ids.append(doc_id(f"business:{src.name}", rid))
+                continue
             if opted_out(optout, src.name, rid):
                 removed_ids.append(doc_id(f"business:{src.name}", rid))
                 continue
@@ -307,13 +381,16 @@ def ingest_source(src: Source, optout: set[str] = frozenset(), pii_types: list[s
                      "license": str(_value(gov["license"], row)), "consent": str(consent), "fetched_at": created, "encoding": "utf-8",
                      "lang_hint": str(lang) if lang else None, "synthetic": False, "generator": None, "prompt_hash": None,
                      "domain": str(_value(specs["domain"], row) or "") or None, "created_at": created,
-                     "provenance": str(_value(gov["provenance"], row)), "record_id": rid, "pii_counts": json.dumps(dict(counts), sort_keys=True)})
+                     "provenance": str(_value(gov["provenance"], row)), "record_id": rid, "pii_counts": json.dumps(dict(counts), sort_keys=True),
+                     "contributor": contributor, "allowed_pretraining": uses.get("pretraining") if terms else None,
+                     "allowed_commercial": uses.get("commercial") if terms else None, "attribution": terms.get("attribution") if terms else None})
         raws.append({"id": did, "record_id": rid, "raw_text": text})
     df = pl.DataFrame(docs, schema=BUSINESS_SCHEMA) if docs else pl.DataFrame(schema=BUSINESS_SCHEMA)
     df = df.unique(subset="id", keep="first", maintain_order=True)
     raw = pl.DataFrame(raws, schema={"id": pl.String, "record_id": pl.String, "raw_text": pl.String}).unique(subset="id", keep="first", maintain_order=True)
     q = pl.DataFrame(bad, schema=QUARANTINE_SCHEMA)
-    stats = {"rows_ok": df.height, "quarantined": q.height, "opted_out": len(removed_ids), "opted_out_ids": removed_ids, "pii": dict(pii_total),
+    stats = {"rows_ok": df.height, "quarantined": q.height, "opted_out": len(removed_ids) - revoked_rows, "revoked": revoked_rows,
+             "opted_out_ids": removed_ids, "pii": dict(pii_total),
              "domains": {r["domain"] or "none": r["len"] for r in df.group_by("domain").len().iter_rows(named=True)} if df.height else {}}
     return df, raw, q, stats
 

@@ -16,7 +16,8 @@ from curation_platform.settings import config_hash
 from curation_platform.storage import publish_dir, write_json, write_parquet, write_text
 from curation_platform.words import words
 
-RELEASE_COLUMNS = ["id", "text", "lang", "script", "lang_score", "corpus", "source", "locator", "license", "fetched_at", "synthetic", "dup_count", "domain"]
+RELEASE_COLUMNS = ["id", "text", "lang", "script", "lang_score", "corpus", "source", "locator", "license", "fetched_at", "synthetic", "dup_count", "domain",
+                   "contributor", "allowed_pretraining", "allowed_commercial", "attribution"]
 
 
 def _split(ids: pl.Series, valid_fraction: float) -> pl.Series:
@@ -59,7 +60,7 @@ def release_meta(labelled: pl.LazyFrame, dedup: pl.LazyFrame) -> pl.DataFrame:
     """The final frame without text (one row per id): what counts, hashes and the card need.
     Text is reduced to its length before the join, so no text is held for the corpus."""
     cols = labelled.collect_schema().names()
-    extra = [c for c in ("license", "source", "corpus") if c in cols]
+    extra = [c for c in ("license", "source", "corpus", "attribution", "allowed_pretraining", "allowed_commercial") if c in cols]
     small = labelled.select("id", "lang", "keep", "drop_reason", *extra, pl.col("text").str.len_chars().alias("n_chars"))
     return (final_frame(small, dedup).select("id", "lang", "keep", "final_keep", "final_reason", *extra, "n_chars")
             .unique(subset="id", keep="first", maintain_order=True).collect(engine="streaming"))
@@ -180,6 +181,13 @@ def data_card(manifest: dict, summary: pl.DataFrame, reasons: pl.DataFrame, kept
         by = kept.group_by(*[c for c in ("corpus", "source") if c in kept.columns]).len().sort("len", descending=True).head(20)
         lines += ["", "## Sources", "", "| " + " | ".join(by.columns[:-1]) + " | released docs |", "|" + "---|" * len(by.columns)]
         lines += ["| " + " | ".join(str(v) for v in r) + " |" for r in by.iter_rows()]
+    if kept.height and "attribution" in kept.columns and kept["attribution"].drop_nulls().len():
+        att = kept.filter(pl.col("attribution").is_not_null()).group_by("source", "attribution", "allowed_pretraining", "allowed_commercial").len().sort("source")
+        lines += ["", "## Community sources: attributions and allowed uses", "",
+                  "| source | attribution | pre-training | commercial | released docs |", "|---|---|---|---|---:|"]
+        lines += [f"| {r['source']} | {r['attribution']} | {'yes' if r['allowed_pretraining'] else 'no'} | {'yes' if r['allowed_commercial'] else 'no'} | {r['len']} |"
+                  for r in att.iter_rows(named=True)]
+        lines += ["", "Mixtures are built only from rows whose allowed uses include the mixture's uses (`loop.mixture.uses`)."]
     lines += ["", "## Languages", "", "| language | docs in | kept by policy | released | retention | characters | tokens |", "|---|---:|---:|---:|---:|---:|---:|"]
     for r in summary.iter_rows(named=True):
         tok = manifest["languages"].get(r["lang"], {}).get("tokens", 0)

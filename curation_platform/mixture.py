@@ -18,7 +18,18 @@ from curation_platform.settings import language_policy
 from curation_platform.storage import publish_dir, write_json, write_parquet
 from curation_platform.words import words
 
-MIXTURE_COLUMNS = ["id", "text", "lang", "corpus", "domain", "source", "locator", "dup_count", "copy", "synthetic"]
+MIXTURE_COLUMNS = ["id", "text", "lang", "corpus", "domain", "source", "locator", "dup_count", "copy", "synthetic",
+                   "contributor", "allowed_pretraining", "allowed_commercial", "attribution"]
+
+
+def allowed_for(df: pl.DataFrame, uses: list[str]) -> pl.DataFrame:
+    """Rows whose community terms allow every use of the mixture (`pretraining`,
+    `commercial`); rows without terms (web text, business data) carry null and stay."""
+    for use in uses:
+        col = f"allowed_{use}"
+        if col in df.columns:
+            df = df.filter(pl.col(col).fill_null(True))
+    return df
 
 
 def _unit(key: str) -> float:
@@ -77,17 +88,26 @@ def build_mixture(release_dir: str | Path, plan: dict, loop_cfg: dict, out_root:
     release_dir, out_root = Path(release_dir), Path(out_root)
     mcfg = loop_cfg.get("mixture", {})
     valid_fraction = float(mcfg.get("valid_fraction", 0.05))
+    uses = [str(u) for u in mcfg.get("uses", ["pretraining"])]
     table = loop_cfg.get("rehydration", [])
     plan_hash = plan["plan_hash"]
     staging = out_root / f".{plan_hash}.staging"
     if staging.exists():
         shutil.rmtree(staging)
     langs: dict[str, dict] = {}
+    excluded: dict[str, int] = {}  # rows left out per language because their community terms do not allow the mixture's uses
     for lang, lp in sorted(plan["languages"].items()):
         files = release_language_files(release_dir, lang)
         if not files or lp["budget_tokens"] <= 0:
             continue
         df = pl.concat([pl.read_parquet(f) for f in files], how="diagonal_relaxed").sort("id")
+        before_terms = df.height
+        df = allowed_for(df, uses)
+        excluded_by_terms = before_terms - df.height
+        if excluded_by_terms:
+            excluded[lang] = excluded_by_terms
+        if df.height == 0:
+            continue
         synth_file = Path(synthetic_dir) / lang / "synthetic.parquet" if synthetic_dir else None
         synth = pl.read_parquet(synth_file).sort("id") if synth_file and synth_file.exists() else pl.DataFrame(schema={"id": pl.String, "text": pl.String})
         contaminated = 0
@@ -144,9 +164,10 @@ def build_mixture(release_dir: str | Path, plan: dict, loop_cfg: dict, out_root:
             "epochs": round((train_tokens - synth_tokens) / max(1, sum(tokens)), 3), "contaminated_dropped": contaminated,
             "synthetic_docs": synth_docs.height, "synthetic_tokens": synth_tokens, "domain_tokens": domains,
             "synthetic_share": round(synth_tokens / train_tokens, 4) if train_tokens else 0.0, "synthetic_cap": cap,
+            "excluded_by_terms": excluded_by_terms,
         }
     parallel = _parallel_part(Path(parallel_dir), plan.get("transfer", {}).get("parallel_pairs", []), staging, contamination) if parallel_dir else {}
-    manifest = {"plan_hash": plan_hash, "languages": langs, "parallel": parallel, "decontamination": {
+    manifest = {"plan_hash": plan_hash, "uses": uses, "excluded_by_terms": excluded, "languages": langs, "parallel": parallel, "decontamination": {
         "heldout_texts": contamination.count if contamination else 0, "ngram_words": contamination.n_words if contamination else None}}
     write_json(manifest, staging / "manifest.json")
     final = publish_dir(staging, out_root / plan_hash, out_root / "current", plan_hash)

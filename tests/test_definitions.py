@@ -21,7 +21,7 @@ def test_asset_keys_and_lineage():
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert keys == {"web_crawl", "standardize", "label", "deduplicate", "construct", "synthetic", "synthetic_label", "synthetic_dedup", "synthetic_release", "business", "train_langid", "train_quality_model",
                     "eval_results", "quality_gaps", "language_plan", "mixture_plan", "training_mixture", "proxy_eval",
-                    "parallel", "parallel_label", "parallel_dedup", "parallel_construct"}
+                    "parallel", "parallel_label", "parallel_dedup", "parallel_construct", "review_sample", "review_results"}
     spine = ["web_crawl", "standardize", "label", "deduplicate", "construct"]
     loop = ["eval_results", "quality_gaps", "mixture_plan", "training_mixture", "proxy_eval"]
     bitext = ["parallel", "parallel_label", "parallel_dedup", "parallel_construct"]
@@ -33,9 +33,9 @@ def test_asset_keys_and_lineage():
     assert AssetKey("label") in graph.get(AssetKey("train_quality_model")).parent_keys
     assert {AssetKey("construct"), AssetKey("parallel_construct")} <= graph.get(AssetKey("language_plan")).parent_keys
     assert AssetKey("language_plan") in graph.get(AssetKey("mixture_plan")).parent_keys
-    for job in ("ingest_web_crawl", "build_release", "replan", "build_mixture", "ingest_parallel", "build_parallel_release", "generate_synthetic", "ingest_business"):
+    for job in ("ingest_web_crawl", "build_release", "replan", "build_mixture", "ingest_parallel", "build_parallel_release", "generate_synthetic", "ingest_business", "ingest_review"):
         assert defs.resolve_job_def(job)
-    for sensor in ("web_crawl_inbox_sensor", "eval_inbox_sensor", "plan_change_sensor", "loop_failure_sensor", "parallel_inbox_sensor", "synthetic_request_sensor", "business_sources_sensor", "business_release_sensor"):
+    for sensor in ("web_crawl_inbox_sensor", "eval_inbox_sensor", "plan_change_sensor", "loop_failure_sensor", "parallel_inbox_sensor", "synthetic_request_sensor", "business_sources_sensor", "business_release_sensor", "review_inbox_sensor"):
         assert defs.resolve_sensor_def(sensor)
     assert {s.name for s in defs.schedules} == {"hourly_ingest_schedule", "nightly_release_schedule", "weekly_replan_schedule"}
 

@@ -36,4 +36,4 @@ def test_wheel_layout_and_import_without_the_checkout(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(site)}
     res = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
-    assert res.stdout.strip() == "22"
+    assert res.stdout.strip() == "24"
