@@ -472,7 +472,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_init)
     s = sub.add_parser("add", help="copy files into an inbox (web_crawl, parallel, business or eval); the sensors pick them up")
     s.add_argument("files", nargs="+")
-    s.add_argument("--corpus", default="web_crawl", choices=["web_crawl", "parallel", "business", "eval"])
+    s.add_argument("--corpus", default="web_crawl", choices=["web_crawl", "parallel", "business", "eval", "review"])
     s.add_argument("--data-root", default="data")
     s.set_defaults(func=cmd_add)
     s = sub.add_parser("export", help="the current release (or --mixture) as a Hugging Face datasets folder with a dataset card")
