@@ -131,33 +131,41 @@ mixture_job = define_asset_job(
 )
 
 
+def file_inbox_tick(context: SensorEvaluationContext, inbox: Path, suffixes: tuple[str, ...], validate, error_type: type[Exception],
+                    quarantine_dir: Path, kind: str, asset: str, skip: set[str] = frozenset()):
+    """One run of `asset` per new file in `inbox` (run_key = `kind:` + content hash, the file
+    named in its config); a file `validate` rejects is moved to `quarantine_dir` with its
+    error beside it and named in the skip reason, while the other files proceed."""
+    cursor = json.loads(context.cursor) if context.cursor else {}
+    new, _, state = scan_inbox(inbox, cursor, lambda p: p.name.lower().endswith(suffixes))
+    requests, bad = [], []
+    for _, path, digest in new:
+        if digest in skip:
+            continue  # already in the history (e.g. a fresh sensor cursor after `curate demo`)
+        try:
+            validate(path, digest)
+        except error_type as exc:
+            quarantine_eval_file(path, str(exc), quarantine_dir)
+            state.pop(path.name, None)
+            bad.append(str(exc))
+            continue
+        requests.append(RunRequest(run_key=f"{kind}:{digest}", tags={f"{kind}_file": path.name, "content_hash": digest},
+                                   run_config={"ops": {asset: {"config": {"files": [path.name]}}}}))
+    if not requests:
+        context.update_cursor(json.dumps(state, sort_keys=True))
+        return SkipReason("quarantined: " + " | ".join(bad) if bad else f"no new {kind} files")
+    if bad:
+        context.log.warning("quarantined: " + " | ".join(bad))
+    return SensorResult(run_requests=requests, cursor=json.dumps(state, sort_keys=True))
+
+
 @sensor(job=replan_job, minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING)
 def eval_inbox_sensor(context: SensorEvaluationContext, curation: CurationResource):
     """One replan run per new evaluation file (run_key = content hash); a malformed file is
     moved to quarantine/eval with its error and named in the skip reason; others proceed."""
     layout, cfg = curation.layout, curation.config()
-    cursor = json.loads(context.cursor) if context.cursor else {}
-    new, _, state = scan_inbox(layout.eval_inbox, cursor, lambda p: p.name.lower().endswith(EVAL_SUFFIXES))
-    requests, bad = [], []
-    done = ingested_registry(layout.loop_dir)
-    for _, path, digest in new:
-        if digest in done:
-            continue  # already in the history (e.g. a fresh sensor cursor after `curate demo`)
-        try:
-            parse_eval_file(path, cfg["loop"]["eval_tasks"], digest)
-        except EvalFileError as exc:
-            quarantine_eval_file(path, str(exc), layout.quarantine("eval"))
-            state.pop(path.name, None)
-            bad.append(str(exc))
-            continue
-        requests.append(RunRequest(run_key=f"eval:{digest}", tags={"eval_file": path.name, "content_hash": digest},
-                                   run_config={"ops": {"eval_results": {"config": {"files": [path.name]}}}}))
-    if not requests:
-        context.update_cursor(json.dumps(state, sort_keys=True))
-        return SkipReason("quarantined: " + " | ".join(bad) if bad else "no new evaluation results")
-    if bad:
-        context.log.warning("quarantined: " + " | ".join(bad))
-    return SensorResult(run_requests=requests, cursor=json.dumps(state, sort_keys=True))
+    return file_inbox_tick(context, layout.eval_inbox, EVAL_SUFFIXES, lambda p, d: parse_eval_file(p, cfg["loop"]["eval_tasks"], d),
+                           EvalFileError, layout.quarantine("eval"), "eval", "eval_results", set(ingested_registry(layout.loop_dir)))
 
 
 @sensor(job=review_job, minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING)
@@ -167,25 +175,8 @@ def review_inbox_sensor(context: SensorEvaluationContext, curation: CurationReso
     from curation_platform.review import REVIEW_SUFFIXES, ReviewFileError, parse_verdicts
 
     layout = curation.layout
-    cursor = json.loads(context.cursor) if context.cursor else {}
-    new, _, state = scan_inbox(layout.inbox("review"), cursor, lambda p: p.name.lower().endswith(REVIEW_SUFFIXES))
-    requests, bad = [], []
-    for _, path, digest in new:
-        try:
-            parse_verdicts(path)
-        except ReviewFileError as exc:
-            quarantine_eval_file(path, str(exc), layout.quarantine("review"))
-            state.pop(path.name, None)
-            bad.append(str(exc))
-            continue
-        requests.append(RunRequest(run_key=f"review:{digest}", tags={"review_file": path.name, "content_hash": digest},
-                                   run_config={"ops": {"review_results": {"config": {"files": [path.name]}}}}))
-    if not requests:
-        context.update_cursor(json.dumps(state, sort_keys=True))
-        return SkipReason("quarantined: " + " | ".join(bad) if bad else "no new review verdicts")
-    if bad:
-        context.log.warning("quarantined: " + " | ".join(bad))
-    return SensorResult(run_requests=requests, cursor=json.dumps(state, sort_keys=True))
+    return file_inbox_tick(context, layout.inbox("review"), REVIEW_SUFFIXES, lambda p, d: parse_verdicts(p), ReviewFileError,
+                           layout.quarantine("review"), "review", "review_results")
 
 
 def _latest_metadata(instance, key: str, field: str):

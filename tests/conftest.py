@@ -4,6 +4,7 @@ $CURATION_TEST_DATA), and temp data roots for Dagster runs."""
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,26 @@ def shared_data_dir() -> Path:
     if not (path / "flores200").is_dir():
         raise RuntimeError(f"test data not found at {path}: set CURATION_TEST_DATA to the shared/data folder")
     return path
+
+
+@contextmanager
+def scoped_env(**values: str | None):
+    """Set (or, with None, unset) environment variables for a block; restore them after.
+    Module fixtures need this: pytest's monkeypatch is function-scoped."""
+    saved = {k: os.environ.get(k) for k in [*values, "DAGSTER_HOME", "CURATION_DATA_ROOT", "CURATION_CONFIG"]}
+    try:
+        for k, v in values.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 @pytest.fixture(scope="session")

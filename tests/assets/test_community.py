@@ -7,7 +7,6 @@ rows disappear from every downstream asset after the sensor re-runs the source."
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import polars as pl
@@ -22,6 +21,7 @@ from curation_platform.loop import build_training_mixture
 from curation_platform.resources import CurationResource
 from curation_platform.settings import load_config
 from curation_platform.storage import Layout
+from tests.conftest import scoped_env
 
 TERMS = {"licence": "CC-BY-NC-4.0", "consent_basis": "signed contributor agreement, 2026-06", "steward": "Komunitas Basa Jawa <steward@example.org>",
          "allowed_uses": {"pretraining": True, "commercial": False}, "attribution": "Javanese stories by the Komunitas Basa Jawa storytellers",
@@ -53,10 +53,11 @@ def community(tmp_path_factory, flores):
          "community": {**TERMS, "licence": "CC-BY-4.0", "allowed_uses": {"pretraining": True, "commercial": True},
                        "attribution": "Sundanese news from the Warta Sunda desk", "revocations": None}},
     ]}, allow_unicode=True))
-    saved = {k: os.environ.get(k) for k in ("DAGSTER_HOME", "CURATION_DATA_ROOT", "CURATION_CONFIG")}
-    os.environ["DAGSTER_HOME"] = str(prepare_home(root))
-    os.environ["CURATION_DATA_ROOT"] = str(root)
-    os.environ.pop("CURATION_CONFIG", None)
+    with scoped_env(DAGSTER_HOME=str(prepare_home(root)), CURATION_DATA_ROOT=str(root), CURATION_CONFIG=None):
+        yield from _community(root, folder)
+
+
+def _community(root: Path, folder: Path):
     defs = build_definitions(str(root))
     instance = DagsterInstance.get()
     state = {"cursor": None}
@@ -88,11 +89,6 @@ def community(tmp_path_factory, flores):
         yield root, cycle, folder
     finally:
         instance.dispose()
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def _rows(path: Path) -> pl.DataFrame:

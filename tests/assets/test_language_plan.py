@@ -6,7 +6,6 @@ languages' parallel pairs into the training mixture."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 
 import polars as pl
@@ -15,6 +14,7 @@ from dagster import DagsterInstance
 
 from curation_platform.assets.definitions import build_definitions
 from curation_platform.assets.demo_run import run_demo
+from tests.conftest import scoped_env
 
 
 @pytest.fixture(scope="module")
@@ -22,9 +22,7 @@ def planned(tmp_path_factory, data_dir):
     root = tmp_path_factory.mktemp("plan_root")
     cfg = root.parent / f"{root.name}-config.yaml"
     cfg.write_text("language_plan:\n  k: 2\n  min_pivot_tokens: 100\n  targets: [jv, su, ace, min, tl, km]\n")
-    saved = {k: os.environ.get(k) for k in ("DAGSTER_HOME", "CURATION_DATA_ROOT", "CURATION_CONFIG")}
-    os.environ["CURATION_CONFIG"] = str(cfg)
-    try:
+    with scoped_env(CURATION_CONFIG=str(cfg)):
         run_demo(root, log=lambda m: None)
         inbox = root / "inbox" / "parallel"
         inbox.mkdir(parents=True, exist_ok=True)
@@ -45,12 +43,6 @@ def planned(tmp_path_factory, data_dir):
             lp_md = replan.asset_materializations_for_node("language_plan")[0].metadata
             assert defs.resolve_job_def("build_mixture").execute_in_process(instance=instance).success
         yield root, lp_md
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def test_language_plan_asset_selects_covers_and_reports(planned):

@@ -120,7 +120,7 @@ def test_sensor_runs_one_review_per_good_file_and_quarantines_the_bad_one(review
     err = (root / "quarantine" / "review" / "broken.jsonl.error.txt").read_text()
     assert "broken.jsonl: line 2" in err and "'maybe'" in err and not (root / "inbox" / "review" / "broken.jsonl").exists()
     again = reviewed["again"]  # nothing new: the same files are never ingested twice
-    assert not getattr(again, "run_requests", None) and "no new review verdicts" in again.skip_message
+    assert not getattr(again, "run_requests", None) and "no new review files" in again.skip_message
 
 
 def test_measured_precision_kappa_and_the_flagged_rule(reviewed):
