@@ -51,6 +51,15 @@ def identifier_from_config(cfg: dict) -> LanguageIdentifier:
     return stock
 
 
+def _targets(cs_cfg: dict) -> tuple[list[str], dict[str, float] | float]:
+    """Code-switch targets and minimum shares with every user code normalised."""
+    targets = [flores_code(t) for t in cs_cfg.get("targets") or []]
+    min_share = cs_cfg.get("min_share", 0.3)
+    if isinstance(min_share, dict):
+        min_share = {k if k == "default" else flores_code(k): v for k, v in min_share.items()}
+    return targets, min_share
+
+
 def label_frame(df: pl.DataFrame, cfg: dict, identifier: LanguageIdentifier | None = None) -> pl.DataFrame:
     """Label one shard (a frame with at least `text`; `lang_hint` is used when present).
 
@@ -64,11 +73,9 @@ def label_frame(df: pl.DataFrame, cfg: dict, identifier: LanguageIdentifier | No
     hints = df["lang_hint"].to_list() if "lang_hint" in df.columns else [None] * len(texts)
     known = {to_flores_lang(lab) for lab in identifier.model.get_labels()}
     cs_cfg, var_cfg = cfg.get("codeswitch") or {}, cfg.get("variants") or {}
-    targets = [flores_code(t) for t in cs_cfg.get("targets") or []]
-    min_share = cs_cfg.get("min_share", 0.3)
-    if isinstance(min_share, dict):
-        min_share = {k if k == "default" else flores_code(k): v for k, v in min_share.items()}
+    targets, min_share = _targets(cs_cfg)
     dialects = compile_dialects(var_cfg.get("dialects"))
+
     def relabel(pred, segment: str) -> str:
         return script_variant(pred.lang, pred.script, pred.top, segment, var_cfg)[0] if pred.script != "Zyyy" else pred.lang
 
@@ -130,8 +137,11 @@ def reapply_policy(df: pl.DataFrame, cfg: dict) -> pl.DataFrame:
     """Re-decide keep/drop from stored labels: a threshold change needs no re-labelling."""
     keeps, reasons = [], []
     policy = effective_policy(cfg, load_scorer(cfg))
-    for lang, score, sig in zip(df["lang"].to_list(), df["lang_score"].to_list(), df["signals"].to_list()):
-        keep, reason = decide(lang, score, sig, policy)
+    targets, min_share = _targets(cfg.get("codeswitch") or {})
+    mixes = df["languages"].to_list() if "languages" in df.columns else [None] * df.height
+    for lang, score, sig, mix in zip(df["lang"].to_list(), df["lang_score"].to_list(), df["signals"].to_list(), mixes):
+        target_met = bool(targets and mix) and meets_target(lang, Mix(shares={m["lang"]: m["share"] for m in mix}), targets, min_share)
+        keep, reason = decide(lang, 1.0 if target_met else score, sig, policy)
         keeps.append(keep)
         reasons.append(reason)
     return df.with_columns(pl.Series("keep", keeps, dtype=pl.Boolean), pl.Series("drop_reason", reasons, dtype=pl.String))

@@ -102,3 +102,15 @@ def test_taglish_is_kept_and_routed_to_the_target(flores):
     high = label_frame(pl.DataFrame({"text": english_led}), strict)
     for frame in (plain, high):
         assert all(lang != "tgl_Latn" for lang, r in zip(frame["lang"].to_list(), routed) if r)
+
+
+def test_reapplying_the_policy_keeps_routed_documents(flores):
+    from curation_platform.label import reapply_policy
+
+    eng, tgl = flores("eng_Latn")[850:900], flores("tgl_Latn")[850:900]
+    docs = [" ".join(eng[i * 6 : i * 6 + 4] + tgl[i * 6 : i * 6 + 2]) for i in range(8)]
+    cfg = load_config()
+    cfg = {**cfg, "codeswitch": {**cfg["codeswitch"], "targets": ["tgl"]}}
+    out = label_frame(pl.DataFrame({"text": docs}), cfg)
+    again = reapply_policy(out, cfg)
+    assert again["keep"].to_list() == out["keep"].to_list() and again["keep"].all()
