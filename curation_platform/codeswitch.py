@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from curation_platform.langid import UND, LangPrediction, LanguageIdentifier
+from curation_platform.scripts import script_counts
 
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？।॥။។៕።؟])\s+|\n+")
 NO_SENTENCE_PUNCT = frozenset({"Thai", "Laoo"})
@@ -51,6 +52,16 @@ def segments(text: str, script: str = "", window: int = 200) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
 
 
+def _single_script(text: str, script: str) -> str | None:
+    """The document's script when all its letters are in it, else None (detect per segment)."""
+    if not script or script in ("Zyyy", "Jpan", "Hang", "Hans", "Hant"):
+        return None
+    if text.isascii():
+        return "Latn" if script == "Latn" else None
+    counts = script_counts(text, max_chars=len(text))
+    return script if set(counts) == {script} else None
+
+
 def language_mix(texts: Sequence[str], identifier: LanguageIdentifier, scripts: Sequence[str] | None = None,
                  min_chars: int = 15, doc_preds: Sequence[LangPrediction] | None = None,
                  relabel: Callable[[LangPrediction, str], str] | None = None) -> list[Mix]:
@@ -63,7 +74,12 @@ def language_mix(texts: Sequence[str], identifier: LanguageIdentifier, scripts: 
     per_doc = [segments(t or "", s) for t, s in zip(texts, scripts)]
     single = [bool(doc_preds) and len(segs) == 1 for segs in per_doc]
     flat = [seg for segs, one in zip(per_doc, single) if not one for seg in segs]
-    flat_preds = iter(identifier.predict(flat) if flat else [])
+    if isinstance(identifier, LanguageIdentifier):  # segments of a one-script document share its script
+        one_script = [_single_script(t or "", s) for t, s in zip(texts, scripts)]
+        flat_scripts = [one_script[i] for i, segs in enumerate(per_doc) if not single[i] for _ in segs]
+        flat_preds = iter(identifier.predict(flat, flat_scripts) if flat else [])
+    else:
+        flat_preds = iter(identifier.predict(flat) if flat else [])
     preds = [p for i, segs in enumerate(per_doc) for p in ([doc_preds[i]] if single[i] else [next(flat_preds) for _ in segs])]
     out, k = [], 0
     for segs in per_doc:

@@ -109,11 +109,14 @@ class LanguageIdentifier:
     def _clean(self, text: str) -> str:
         return " ".join(text[: self.max_chars].split())
 
-    def predict(self, texts: Sequence[str]) -> list[LangPrediction]:
+    def predict(self, texts: Sequence[str], scripts: Sequence[str | None] | None = None) -> list[LangPrediction]:
+        """`scripts`: the script of each text when the caller already knows it (segments
+        of a single-script document), which saves detecting it again."""
         cleaned = [self._clean(t or "") for t in texts]
         labels, probs = self.model.predict(cleaned, k=self.k)
         out = []
-        for text, labs, ps in zip(cleaned, labels, probs):
+        known = scripts or [None] * len(cleaned)
+        for text, labs, ps, given in zip(cleaned, labels, probs, known):
             top = []
             for lab, p in zip(labs, ps):
                 lang3 = to_flores_lang(lab)
@@ -122,7 +125,7 @@ class LanguageIdentifier:
                 out.append(LangPrediction(UND, 0.0, dominant_script(text), ()))
                 continue
             lang3, score = top[0]
-            script = dominant_script(text, lang3)
+            script = given if given and lang3 not in ("jpn", "kor") else dominant_script(text, lang3)
             top_codes = tuple((f"{c}_{script}", round(p, 4)) for c, p in top)
             lang = f"{lang3}_{script}" if script != "Zyyy" else UND
             if score < self.min_score:
