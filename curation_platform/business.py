@@ -344,7 +344,7 @@ def ingest_source(src: Source, optout: set[str] = frozenset(), pii_types: list[s
             rid = str(rid).strip()
             contributor = _value(specs["contributor"], row)
             contributor = str(contributor).strip() if contributor not in (None, "") else None
-            if terms and len(files) > 1 and path_n is not None:  # ids are unique per file of a contributor folder
+            if path_n is not None and src.path and src.path.is_dir():  # ids are unique per file of a contributor folder
                 rid = f"{path_n.relative_to(src.path).as_posix()}:{rid}"
             if contributor and contributor in revoked:
                 revoked_rows += 1
