@@ -59,3 +59,17 @@ def test_plan_for_the_shared_languages_beats_random_and_is_deterministic(data_di
 def test_codes_missing_from_uriel_are_reported_not_fatal():
     plan = plan_languages(["jav_Latn", "qaa_Latn"], ["ind_Latn", "eng_Latn"], {"k": 1})
     assert plan["missing_in_uriel"] == ["qaa_Latn"] and plan["selected"] == ["ind_Latn"]
+
+
+def test_slots_left_after_full_coverage_buy_diversity():
+    """Targets that are candidates are covered at distance 0 by themselves; the remaining
+    slots go to the candidates farthest from the chosen set (max-min)."""
+    targets = ["jav_Latn", "sun_Latn"]
+    candidates = ["jav_Latn", "sun_Latn", "ind_Latn", "zsm_Latn", "tha_Thai", "jpn_Jpan"]
+    plan = plan_languages(targets, candidates, {"k": 4})
+    assert plan["phases"] == ["coverage", "coverage", "diversity", "diversity"]
+    assert set(plan["selected"][:2]) == {"jav_Latn", "sun_Latn"} and plan["baselines"]["selected"]["worst"] == 0.0
+    d = plan["distances"]
+    picked = plan["selected"][2]
+    assert picked in {"tha_Thai", "jpn_Jpan"}  # far from the Malayo-Polynesian pair, unlike ind / zsm
+    assert min(d[picked][s] for s in plan["selected"][:2]) > max(min(d["ind_Latn"][s] for s in plan["selected"][:2]), 0)
