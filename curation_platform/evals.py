@@ -12,10 +12,12 @@ import io
 import json
 import re
 from pathlib import Path
+from typing import NoReturn
 
 import polars as pl
 
 from curation_platform.langid import flores_code
+from curation_platform.records import jsonl_objects
 
 LEVELS = ("basic", "domain", "culture")
 EVAL_SUFFIXES = (".json", ".jsonl", ".csv")
@@ -132,16 +134,10 @@ def parse_eval_file(path: str | Path, task_table: list[dict], file_hash: str = "
             raise EvalFileError(f"{path}: top level must be an object")
         rows = parse_lm_eval(path, data, task_table)
     elif name.endswith(".jsonl"):
-        for lineno, line in enumerate(raw.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise EvalFileError(f"{path} [line {lineno}]: malformed JSON: {exc.msg}") from exc
-            if not isinstance(rec, dict):
-                raise EvalFileError(f"{path} [line {lineno}]: expected an object")
-            rows.append(_simple_row(rec, f"{path} [line {lineno}]"))
+        def fail(lineno: int, reason: str) -> NoReturn:
+            raise EvalFileError(f"{path} [line {lineno}]: {reason}")
+
+        rows += [_simple_row(rec, f"{path} [line {lineno}]") for lineno, rec in jsonl_objects(raw, fail)]
     elif name.endswith(".csv"):
         reader = csv.DictReader(io.StringIO(raw))
         if not reader.fieldnames or not set(SIMPLE_FIELDS) <= {f.strip() for f in reader.fieldnames}:

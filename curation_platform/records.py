@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Callable, Iterator, NoReturn
 
 import polars as pl
 
@@ -29,6 +31,21 @@ PARSED_COLUMNS = list(PARSED_SCHEMA)
 STANDARDIZED_COLUMNS = [*PARSED_COLUMNS, "std_changes"]
 LABELLED_COLUMNS = [*STANDARDIZED_COLUMNS, "lang", "lang_score", "script", "signals", "languages", "variant", "keep", "drop_reason"]
 DEDUP_COLUMNS = ["id", "cluster_id", "dup_count", "keep"]
+
+
+def jsonl_objects(text: str, fail: Callable[[int, str], NoReturn]) -> Iterator[tuple[int, dict]]:
+    """(line number, object) for each non-blank JSONL line; `fail(line, reason)` raises the
+    caller's own error for a line that is not a JSON object, so the file and line are named."""
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as exc:
+            fail(n, f"malformed JSON: {exc.msg}")
+        if not isinstance(rec, dict):
+            fail(n, "expected a JSON object")
+        yield n, rec
 
 
 def doc_id(source: str, locator: str) -> str:

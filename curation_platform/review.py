@@ -19,12 +19,13 @@ import io
 import json
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, NoReturn
 
 import polars as pl
 import xxhash
 
 from curation_platform.policy import RULES
+from curation_platform.records import jsonl_objects
 from curation_platform.settings import language_policy
 
 KEPT = "kept"
@@ -175,16 +176,10 @@ def parse_verdicts(path: str | Path) -> pl.DataFrame:
             raise ReviewFileError(f"{path}: line 1: header lacks {', '.join(sorted(missing))}")
         rows = [{**_row(rec, f"{path}: line {n}"), "line": n} for n, rec in enumerate(reader, 2)]
     elif name.endswith(".jsonl"):
-        for n, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ReviewFileError(f"{path}: line {n}: not JSON ({exc.msg})") from None
-            if not isinstance(rec, dict):
-                raise ReviewFileError(f"{path}: line {n}: not a JSON object")
-            rows.append({**_row(rec, f"{path}: line {n}"), "line": n})
+        def fail(n: int, reason: str) -> NoReturn:
+            raise ReviewFileError(f"{path}: line {n}: {reason}")
+
+        rows = [{**_row(rec, f"{path}: line {n}"), "line": n} for n, rec in jsonl_objects(text, fail)]
     elif name.endswith(".json"):
         try:
             tasks = json.loads(text)

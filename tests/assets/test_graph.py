@@ -14,21 +14,14 @@ import pytest
 from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter
 
 from curation_platform.assets.demo_run import run_demo
+from tests.conftest import scoped_env
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     root = tmp_path_factory.mktemp("demo_root")
-    saved = {k: os.environ.get(k) for k in ("DAGSTER_HOME", "CURATION_DATA_ROOT")}
-    try:
-        result = run_demo(root, log=lambda m: None)
-        yield root, result
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    with scoped_env():
+        yield root, run_demo(root, log=lambda m: None)
 
 
 def _instance(root: Path) -> DagsterInstance:

@@ -19,6 +19,7 @@ from curation_platform.assets.definitions import build_definitions
 from curation_platform.assets.demo_run import _load_cursor, ingest_inbox, run_demo, run_loop, sensor_resources
 from curation_platform.resources import CurationResource
 from curation_platform.storage import file_digest
+from tests.conftest import scoped_env
 
 
 @pytest.fixture(scope="module")
@@ -29,16 +30,8 @@ def looped(tmp_path_factory, data_dir):
         "loop:\n  sampling: {total_tokens: 200000}\n"
         f"  proxy: {{heldout_dir: '{data_dir / 'flores200' / 'devtest'}', heldout_lines: '507-1012'}}\n"
     )
-    saved = {k: os.environ.get(k) for k in ("DAGSTER_HOME", "CURATION_DATA_ROOT", "CURATION_CONFIG")}
-    os.environ["CURATION_CONFIG"] = str(cfg)
-    try:
+    with scoped_env(CURATION_CONFIG=str(cfg)):
         yield root, run_demo(root, log=lambda m: None)
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def _con(root: Path):

@@ -7,7 +7,6 @@ environment never shows up in the event log or in metadata."""
 from __future__ import annotations
 
 import json
-import os
 
 import duckdb
 import polars as pl
@@ -15,6 +14,7 @@ import pytest
 from dagster import DagsterEventType, DagsterInstance, EventRecordsFilter
 
 from curation_platform.assets.demo_run import run_demo
+from tests.conftest import scoped_env
 
 SECRET = "sk-synthetic-test-secret-42"
 
@@ -28,17 +28,8 @@ def synth_loop(tmp_path_factory, llm_server):
         "synthetic:\n  llm: {max_tokens: 48, concurrency: 2}\n  max_samples_per_request: 1\n"
         "  generators: {in_context: 1.0}\n  max_share: {default: 0.2, languages: {jav_Latn: 0.3}}\n"
     )
-    keys = ("DAGSTER_HOME", "CURATION_DATA_ROOT", "CURATION_CONFIG", "CURATION_LLM_URL", "CURATION_LLM_API_KEY")
-    saved = {k: os.environ.get(k) for k in keys}
-    os.environ.update({"CURATION_CONFIG": str(cfg), "CURATION_LLM_URL": llm_server, "CURATION_LLM_API_KEY": SECRET})
-    try:
+    with scoped_env(CURATION_CONFIG=str(cfg), CURATION_LLM_URL=llm_server, CURATION_LLM_API_KEY=SECRET):
         yield root, run_demo(root, log=lambda m: None)
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def test_requests_become_gated_synthetic_records(synth_loop):
