@@ -27,6 +27,14 @@ def _split(ids: pl.Series, valid_fraction: float) -> pl.Series:
     return pl.Series("split", ["validation" if xxhash.xxh64_intdigest(i.encode()) % 10_000 < cut else "train" for i in ids.to_list()])
 
 
+def _tokens(part: pl.DataFrame) -> int:
+    """Word tokens of a frame: the label stage's `n_words` signal counted them with the same
+    tokenizer (re-tokenizing the released text was most of construct's time)."""
+    if "signals" in part.columns and "n_words" in part.schema["signals"].to_schema() and part["signals"].struct.field("n_words").null_count() == 0:
+        return int(part["signals"].struct.field("n_words").sum())
+    return sum(len(words(t)) for t in part["text"].to_list())
+
+
 def final_frame(labelled: pl.LazyFrame, dedup: pl.LazyFrame) -> pl.LazyFrame:
     """Every labelled row with its dedup decision and the final keep (policy AND dedup)."""
     d = dedup.select("id", "cluster_id", "dup_count", pl.col("keep").alias("dedup_keep"))
@@ -90,7 +98,7 @@ def build_release(labelled: pl.LazyFrame, dedup: pl.LazyFrame, release_root: str
         part = (final_frame(labelled.filter(pl.col("lang") == lang), dedup).filter(pl.col("final_keep")).collect(engine="streaming")
                 .unique(subset="id", keep="first", maintain_order=True).sort("id"))
         part = part.with_columns(_split(part["id"], float(ccfg.get("valid_fraction", 0.0))))
-        tokens = sum(len(words(t)) for t in part["text"].to_list())
+        tokens = _tokens(part)
         per_lang[lang] = {"docs": part.height, "chars": int(part["text"].str.len_chars().sum()), "tokens": tokens}
         for split in ("train", "validation"):
             sp = part.filter(pl.col("split") == split).select([c for c in RELEASE_COLUMNS if c in part.columns])

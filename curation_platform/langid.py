@@ -8,11 +8,10 @@ through `model_path`. Labels of any of those forms (`__label__jv`, `__label__jav
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import langcodes
 
@@ -85,8 +84,7 @@ def _load(path: str):
     return fasttext.load_model(path)
 
 
-@dataclass(frozen=True)
-class LangPrediction:
+class LangPrediction(NamedTuple):
     lang: str          # FLORES-200 code or `und`
     score: float
     script: str
@@ -116,19 +114,17 @@ class LanguageIdentifier:
         labels, probs = self.model.predict(cleaned, k=self.k)
         out = []
         known = scripts or [None] * len(cleaned)
+        min_score = self.min_score
         for text, labs, ps, given in zip(cleaned, labels, probs, known):
-            top = []
-            for lab, p in zip(labs, ps):
-                lang3 = to_flores_lang(lab)
-                top.append((lang3, float(min(p, 1.0))))
-            if not text or not top:
+            if not text or not len(labs):
                 out.append(LangPrediction(UND, 0.0, dominant_script(text), ()))
                 continue
-            lang3, score = top[0]
+            codes = list(map(to_flores_lang, labs))
+            ps = [p if p < 1.0 else 1.0 for p in ps.tolist()]
+            lang3, score = codes[0], ps[0]
             script = given if given and lang3 not in ("jpn", "kor") else dominant_script(text, lang3)
-            top_codes = tuple((f"{c}_{script}", round(p, 4)) for c, p in top)
-            lang = f"{lang3}_{script}" if script != "Zyyy" else UND
-            if score < self.min_score:
-                lang = UND
+            suffix = "_" + script
+            top_codes = tuple(zip([c + suffix for c in codes], [round(p, 4) for p in ps]))
+            lang = lang3 + suffix if script != "Zyyy" and score >= min_score else UND
             out.append(LangPrediction(lang, round(score, 4), script, top_codes))
         return out

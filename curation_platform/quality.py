@@ -8,6 +8,7 @@ CJK full stops so that non-Latin text is not penalised for its own punctuation."
 
 from __future__ import annotations
 
+from itertools import filterfalse
 from typing import Callable
 
 import numpy as np
@@ -37,52 +38,65 @@ def _dup_fracs(items: list[str]) -> tuple[float, float]:
 
 
 _MUL = np.uint64(0x100000001B3)
+_SALT = np.uint64(0x9E3779B97F4A7C15)
+_TOP_NS, _DUP_NS = (2, 3, 4), (5, 10)
 
 
-def _gram_hashes(ids: np.ndarray, n: int) -> np.ndarray:
-    """One 64-bit hash per word n-gram (a wrapping polynomial over word ids)."""
-    m = len(ids) - n + 1
-    h = np.zeros(m, dtype=np.uint64)
+def _gram_hashes(ids: np.ndarray, ns: list[int]) -> list[np.ndarray]:
+    """One 64-bit hash per word n-gram for each n in `ns` (ascending): a wrapping polynomial
+    over word hashes, extended one word at a time, salted with n so that grams of
+    different lengths never share a hash."""
+    out, h = [], ids.copy()
     with np.errstate(over="ignore"):
-        for k in range(n):
-            h = h * _MUL + ids[k : k + m]
-    return h
+        for n in range(2, ns[-1] + 1):
+            h = h[:-1] * _MUL + ids[n - 1 :]
+            if n in ns:
+                out.append(h + np.uint64(n) * _SALT)
+    return out
 
 
-class _Grams:
-    """Word n-gram statistics of one document, vectorised: the repetition signals were the
-    label stage's top cost as Python Counters of tuples."""
+def gram_stats(ws: list[str], lens: list[int]) -> dict[str, float]:
+    """Gopher's repetition signals from one sort: the characters covered by the most
+    frequent 2/3/4-gram (first seen wins a tie) and the characters inside 5/10-grams that
+    occur more than once, each over all word characters. The n-grams of every length are
+    hashed into one array and counted together: per-document numpy calls were the label
+    stage's top cost."""
+    out = {f"top_{n}gram_frac": 0.0 for n in _TOP_NS} | {f"dup_{n}gram_frac": 0.0 for n in _DUP_NS}
+    total = sum(lens)
+    ns = [n for n in (*_TOP_NS, *_DUP_NS) if len(ws) >= n]
+    if not ns or not total:
+        return out
+    ids = np.fromiter(map(hash, ws), dtype=np.int64, count=len(ws)).view(np.uint64)
+    parts = _gram_hashes(ids, ns)
+    _, inv, counts = np.unique(np.concatenate(parts), return_inverse=True, return_counts=True)
+    per_gram = counts[inv]
+    lens_a = np.asarray(lens, dtype=np.int64)
+    cum = np.concatenate(([0], np.cumsum(lens_a)))
+    offset = 0
+    for n, part in zip(ns, parts):
+        c = per_gram[offset : offset + len(part)]
+        offset += len(part)
+        if n in _TOP_NS:
+            top = int(c.max())
+            if top > 1:
+                i0 = int(np.argmax(c == top))
+                out[f"top_{n}gram_frac"] = top * int(cum[i0 + n] - cum[i0]) / total
+        else:
+            starts = np.flatnonzero(c > 1)
+            if len(starts):
+                diff = np.zeros(len(ws) + 1, dtype=np.int64)
+                diff[starts] += 1
+                diff[starts + n] -= 1
+                out[f"dup_{n}gram_frac"] = int(lens_a[np.cumsum(diff)[:-1] > 0].sum()) / total
+    return out
 
-    def __init__(self, ws: list[str], lens: list[int]):
-        vocab: dict[str, int] = {}
-        self.ids = np.fromiter((vocab.setdefault(w, len(vocab) + 1) for w in ws), dtype=np.uint64, count=len(ws))
-        self.lens = np.asarray(lens, dtype=np.int64)
-        self.cum = np.concatenate([[0], np.cumsum(self.lens)])
-        self.total = int(self.cum[-1])
 
-    def top_frac(self, n: int) -> float:
-        """Characters covered by the most frequent n-gram (first seen wins a tie) / all word characters."""
-        if len(self.ids) < n or not self.total:
-            return 0.0
-        _, first, counts = np.unique(_gram_hashes(self.ids, n), return_index=True, return_counts=True)
-        c = int(counts.max())
-        if c <= 1:
-            return 0.0
-        i0 = int(first[counts == c].min())
-        return c * int(self.cum[i0 + n] - self.cum[i0]) / self.total
-
-    def dup_frac(self, n: int) -> float:
-        """Characters inside n-grams that occur more than once (Gopher)."""
-        if len(self.ids) < n or not self.total:
-            return 0.0
-        _, inv, counts = np.unique(_gram_hashes(self.ids, n), return_inverse=True, return_counts=True)
-        starts = np.flatnonzero(counts[inv] > 1)
-        if not len(starts):
-            return 0.0
-        diff = np.zeros(len(self.ids) + 1, dtype=np.int64)
-        np.add.at(diff, starts, 1)
-        np.add.at(diff, starts + n, -1)
-        return int(self.lens[np.cumsum(diff)[:-1] > 0].sum()) / self.total
+def _alpha_share(tokens: list[str]) -> float:
+    """Share of tokens with at least one letter (most are all letters: test those in C)."""
+    if not tokens:
+        return 0.0
+    rest = list(filterfalse(str.isalpha, tokens))
+    return (len(tokens) - len(rest) + sum(1 for t in rest if any(map(str.isalpha, t)))) / len(tokens)
 
 
 def quality_signals(text: str, *, stop: frozenset[str] = frozenset(), words: Callable[[str], list[str]] = default_words,
@@ -99,7 +113,6 @@ def quality_signals(text: str, *, stop: frozenset[str] = frozenset(), words: Cal
     dup_line, dup_line_chars = _dup_fracs(lines)
     dup_para, _ = _dup_fracs(paras)
     stop_hits = sum(1 for w in ws if w in stop) if stop else None
-    grams = _Grams(ws, lens)
     sig: dict[str, float | None] = {
         "n_chars": float(len(text)),
         "n_words": float(n_words),
@@ -108,17 +121,13 @@ def quality_signals(text: str, *, stop: frozenset[str] = frozenset(), words: Cal
         "symbol_word_ratio": ((text.count("#") + text.count("...") + text.count("…")) / n_words) if n_words else 0.0,
         "bullet_lines_ratio": sum(ln.startswith(_BULLETS) for ln in lines) / n_lines,
         "ellipsis_lines_ratio": sum(ln.endswith(_ELLIPSIS) for ln in lines) / n_lines,
-        "alpha_words_ratio": (sum(t.isalpha() or any(c.isalpha() for c in t) for t in raw_tokens) / len(raw_tokens)) if raw_tokens else 0.0,
+        "alpha_words_ratio": _alpha_share(raw_tokens),
         "lines_end_punct_ratio": sum(ln.endswith(_TERMINAL) for ln in lines) / n_lines,
         "short_lines_ratio": sum(len(ln) <= 30 for ln in lines) / n_lines,
         "dup_line_frac": dup_line,
         "dup_line_char_frac": dup_line_chars,
         "dup_para_frac": dup_para,
-        "top_2gram_frac": grams.top_frac(2),
-        "top_3gram_frac": grams.top_frac(3),
-        "top_4gram_frac": grams.top_frac(4),
-        "dup_5gram_frac": grams.dup_frac(5),
-        "dup_10gram_frac": grams.dup_frac(10),
+        **gram_stats(ws, lens),
         "stop_words": float(stop_hits) if stop_hits is not None else None,
         "stop_word_ratio": (stop_hits / n_words if n_words else 0.0) if stop_hits is not None else None,
     }

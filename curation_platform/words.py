@@ -9,6 +9,7 @@ languages the segmenters do not cover; the policy uses per-script thresholds for
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from importlib import resources
 
@@ -21,9 +22,16 @@ _WORD = regex.compile(
 )
 
 
+# The same tokens for ASCII text (after lower-casing: ASCII letters/digits, with every ASCII
+# punctuation mark and symbol and the `regex` module's whitespace as separators), through the
+# standard library's `re`, which is about 3x faster on it: most web text is ASCII.
+_ASCII_WORD = re.compile(r"[a-z0-9](?:[^\t\n\x0b\x0c\r !-/:-@\[-`{-~]|['_-](?=[a-z0-9]))*")
+
+
 def words(text: str) -> list[str]:
     """Word tokens (letters/digits), lower-cased; unspaced scripts give one token per character."""
-    return _WORD.findall(text.lower())
+    low = text.lower()
+    return (_ASCII_WORD if low.isascii() else _WORD).findall(low)
 
 
 @lru_cache(maxsize=256)

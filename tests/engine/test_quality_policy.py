@@ -74,3 +74,47 @@ def test_lexicon_hits_are_labels_for_spaced_and_unspaced_scripts():
     assert quality_signals("plain text", lang="eng_Latn", lexicons=lex)["honorific_hits"] is None
     custom = {"taboo": {"ind_Latn": ["anjing"]}}
     assert quality_signals("Dasar anjing! anjingnya lucu.", lang="ind_Latn", lexicons=custom)["taboo_hits"] == 1  # whole tokens only
+
+
+def test_ascii_fast_path_tokenizes_like_the_unicode_pattern():
+    """words() sends ASCII text through the standard library's `re`; on any ASCII string
+    (punctuation, symbols, control characters, apostrophes, hyphens) it must give exactly
+    what the Unicode pattern gives."""
+    import random
+
+    from curation_platform.words import _WORD
+
+    rng = random.Random(0)
+    alphabet = list(range(128)) + list(range(97, 123)) * 3 + [32, 39, 45, 95] * 4
+    for _ in range(3000):
+        text = "".join(chr(rng.choice(alphabet)) for _ in range(rng.randrange(1, 200)))
+        assert words(text) == _WORD.findall(text.lower()), repr(text)
+    assert words("Don't re-use e-mail_addresses -- OK?") == ["don't", "re-use", "e-mail_addresses", "ok"]
+
+
+def test_repetition_signals_match_their_definitions():
+    """Gopher's n-gram signals, computed from one sort over hashed n-grams, against a direct count."""
+    from collections import Counter
+
+    def reference(ws: list[str]) -> dict[str, float]:
+        total = sum(map(len, ws))
+        out = {}
+        for n in (2, 3, 4):
+            grams = [tuple(ws[i : i + n]) for i in range(len(ws) - n + 1)]
+            counts = Counter(grams)
+            top = max(counts.values(), default=0)
+            first = next((g for g in grams if counts[g] == top), None)
+            out[f"top_{n}gram_frac"] = top * sum(map(len, first)) / total if top > 1 else 0.0
+        for n in (5, 10):
+            grams = [tuple(ws[i : i + n]) for i in range(len(ws) - n + 1)]
+            counts = Counter(grams)
+            covered = {j for i, g in enumerate(grams) if counts[g] > 1 for j in range(i, i + n)}
+            out[f"dup_{n}gram_frac"] = sum(len(ws[j]) for j in covered) / total if total else 0.0
+        return out
+
+    texts = ["a b a b a b c d c d c d " * 20, "satu dua tiga empat lima " * 3 + "enam tujuh", "x",
+             " ".join(f"w{i % 7} v{i % 11}" for i in range(300)), "kata " * 12 + "lain"]
+    for text in texts:
+        sig, ref = quality_signals(text), reference(words(text))
+        for key, value in ref.items():
+            assert abs(sig[key] - value) < 1e-12, (text[:30], key, sig[key], value)
