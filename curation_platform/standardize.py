@@ -63,10 +63,55 @@ def decode_bytes(data: bytes, declared: str | None = None) -> tuple[str, str]:
     return data.decode("utf-8", errors="replace"), "utf-8/replace"
 
 
+def _mojibake_prefilter() -> re.Pattern[str] | None:
+    """A class of characters every match of ftfy's badness regex contains one of (each of
+    its alternatives needs a character from a non-ASCII set), so that text with none of
+    them skips `ftfy.is_bad`, which was a third of standardize's time on non-Latin text.
+    None, and ftfy runs on every non-ASCII text, when the installed ftfy's regex does not
+    have that shape."""
+    try:
+        from re import _constants as sre_c
+        from re import _parser as sre_parse
+
+        from ftfy.badness import BADNESS_RE
+
+        if BADNESS_RE.flags & re.IGNORECASE:
+            return None
+        tree = sre_parse.parse(BADNESS_RE.pattern, BADNESS_RE.flags)
+        [(op, (_, branches))] = tree.data
+        assert op is sre_c.BRANCH
+    except Exception:  # another ftfy, another Python: no shortcut
+        return None
+    parts: list[str] = []
+    for branch in branches:
+        needed = []
+        for op, av in branch.data:
+            if op is sre_c.LITERAL and av >= 128:
+                needed = [re.escape(chr(av))]
+            elif op is sre_c.IN and av and all((o is sre_c.LITERAL and a >= 128) or (o is sre_c.RANGE and a[0] >= 128) for o, a in av):
+                needed = [re.escape(chr(a)) if o is sre_c.LITERAL else f"{re.escape(chr(a[0]))}-{re.escape(chr(a[1]))}" for o, a in av]
+            if needed:
+                break
+        if not needed:
+            return None
+        parts += needed
+    return re.compile("[" + "".join(parts) + "]")
+
+
+_MOJIBAKE_CHARS = _mojibake_prefilter()
+
+
+def might_be_mojibake(text: str) -> bool:
+    """ftfy's verdict, asked only of text that has a character mojibake is made of."""
+    if text.isascii() or (_MOJIBAKE_CHARS is not None and not _MOJIBAKE_CHARS.search(text)):
+        return False
+    return ftfy.is_bad(text)
+
+
 def normalize_text(text: str, *, ftfy_fix: bool = True, nfc: bool = True, strip_control: bool = True) -> tuple[str, list[str]]:
     """Repair and normalise one text; return it with the list of changes made."""
     changes: list[str] = []
-    if ftfy_fix and not text.isascii() and ftfy.is_bad(text):
+    if ftfy_fix and might_be_mojibake(text):
         fixed = ftfy.fix_text(text, normalization="NFC")
         if fixed != text:
             text = fixed
@@ -83,7 +128,7 @@ def normalize_text(text: str, *, ftfy_fix: bool = True, nfc: bool = True, strip_
         if stripped != text:
             text = stripped
             changes.append("control_chars")
-    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    lines = [line.strip() for line in _SPACES.sub(" ", text).split("\n")]
     cleaned = _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
     if cleaned != text:
         changes.append("whitespace")

@@ -87,3 +87,24 @@ def test_standardize_frame_keeps_rows_and_records_changes():
     assert out.height == 2 and out["id"].to_list() == ["a", "b"]
     assert out["text"][0] == "Café au lait est très bon."
     assert out["std_changes"].to_list() == [["mojibake"], []]
+
+
+def test_mojibake_shortcut_agrees_with_ftfy(flores, flores_codes):
+    """Text without any character mojibake is made of skips ftfy's regex; on clean FLORES
+    text of every language and on its mojibake through every code page ftfy knows, the
+    verdict is ftfy's own."""
+    import ftfy
+    from ftfy.chardata import CHARMAP_ENCODINGS
+
+    from curation_platform.standardize import _MOJIBAKE_CHARS, might_be_mojibake
+
+    assert _MOJIBAKE_CHARS is not None  # the installed ftfy has the shape the shortcut needs
+    bad = 0
+    for code in flores_codes:
+        for line in flores(code)[:15]:
+            assert might_be_mojibake(line) == ftfy.is_bad(line), (code, line)
+            for enc in CHARMAP_ENCODINGS:
+                broken = line.encode("utf-8").decode(enc.replace("sloppy-", ""), errors="replace")
+                assert might_be_mojibake(broken) == ftfy.is_bad(broken), (code, enc, broken)
+                bad += ftfy.is_bad(broken)
+    assert bad > 1000
