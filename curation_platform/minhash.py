@@ -56,25 +56,73 @@ def normalized_hash(text: str) -> int:
 
 
 def shingles(text: str, n: int) -> list[bytes]:
-    """Word n-grams; in unspaced scripts tokens are characters, so these are character n-grams."""
+    """Word n-grams; in unspaced scripts tokens are characters, so these are character n-grams.
+    Each is a slice of the UTF-8 bytes of the space-joined words (what joining and encoding
+    every n-gram would give, without doing that per n-gram)."""
     ws = words(text)
+    joined = " ".join(ws).encode("utf-8")
     if len(ws) <= n:
-        return [" ".join(ws).encode("utf-8")] if ws else [b""]
-    return [" ".join(ws[i : i + n]).encode("utf-8") for i in range(len(ws) - n + 1)]
+        return [joined] if ws else [b""]
+    sizes = np.fromiter(map(len, ws), dtype=np.int64, count=len(ws))
+    if len(joined) != len(ws) - 1 + int(sizes.sum()):  # not all ASCII: sizes in bytes
+        sizes = np.fromiter(map(len, map(str.encode, ws)), dtype=np.int64, count=len(ws))
+    starts = np.zeros(len(ws) + 1, dtype=np.int64)  # byte offset of each word (and one past the end)
+    np.cumsum(sizes + 1, out=starts[1:])
+    m = len(ws) - n + 1
+    return list(map(joined.__getitem__, map(slice, starts[:m].tolist(), (starts[n:] - 1).tolist())))
 
 
 def _hash32(b: bytes) -> int:
     return xxhash.xxh32_intdigest(b)
 
 
+_FMIX32 = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35), np.uint32(16))
+_CHUNK_SHINGLES = 1 << 16
+
+
+def _fmix32(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finalizer: datasketch's "affine32" scheme pre-mixes every input hash with it."""
+    s1, m1, s2, m2, s3 = _FMIX32
+    h = h ^ (h >> s1)
+    h = h * m1
+    h = h ^ (h >> s2)
+    h = h * m2
+    return h ^ (h >> s3)
+
+
 def signatures(texts: Iterable[str], cfg: MinHashConfig) -> np.ndarray:
-    """MinHash signature matrix (docs x num_perm, uint64) through datasketch's bulk path."""
-    shingled = [shingles(t, cfg.ngram) for t in texts]
-    if not shingled:
-        return np.zeros((0, cfg.num_perm), dtype=np.uint64)
-    extra = {"gpu_mode": cfg.gpu_mode} if cfg.gpu_mode != "disable" else {}
-    mhs = MinHash.bulk(shingled, num_perm=cfg.num_perm, seed=cfg.seed, hashfunc=_hash32, **extra)
-    return np.vstack([m.hashvalues for m in mhs]).astype(np.uint64)
+    """MinHash signature matrix (docs x num_perm, uint64), equal to datasketch's.
+
+    On the CPU the permutations of datasketch's "affine32" scheme are applied here to
+    many documents at once (a minimum over each document's rows of one matrix) instead of
+    one MinHash object per document; the GPU mode and any other scheme go through
+    `MinHash.bulk`."""
+    shingled = (shingles(t, cfg.ngram) for t in texts)
+    proto = MinHash(num_perm=cfg.num_perm, seed=cfg.seed)
+    if cfg.gpu_mode != "disable" or getattr(proto, "scheme", None) != "affine32":
+        extra = {"gpu_mode": cfg.gpu_mode} if cfg.gpu_mode != "disable" else {}
+        mhs = MinHash.bulk(list(shingled), num_perm=cfg.num_perm, seed=cfg.seed, hashfunc=_hash32, **extra)
+        return np.vstack([m.hashvalues for m in mhs]).astype(np.uint64) if mhs else np.zeros((0, cfg.num_perm), dtype=np.uint64)
+    a, b = proto.permutations
+    rows: list[np.ndarray] = []
+    parts: list[np.ndarray] = []
+    pending = 0
+
+    def flush() -> None:
+        hv = _fmix32(np.concatenate(parts))
+        starts = np.cumsum([0] + [len(p) for p in parts[:-1]])
+        rows.append(np.minimum.reduceat(a[:, None] * hv + b[:, None], starts, axis=1).T)  # permutations x shingles: rows stay contiguous
+        parts.clear()
+
+    for grams in shingled:
+        parts.append(np.fromiter(map(xxhash.xxh32_intdigest, grams), dtype=np.uint32, count=len(grams)))
+        pending += len(grams)
+        if pending >= _CHUNK_SHINGLES:
+            flush()
+            pending = 0
+    if parts:
+        flush()
+    return np.vstack(rows).astype(np.uint64) if rows else np.zeros((0, cfg.num_perm), dtype=np.uint64)
 
 
 def band_keys(sig: np.ndarray, cfg: MinHashConfig) -> np.ndarray:

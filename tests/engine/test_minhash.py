@@ -126,3 +126,29 @@ def test_gpu_mode_detect_falls_back_to_the_cpu_with_equal_signatures(flores):
     cpu, detect = MinHashConfig(), MinHashConfig(gpu_mode="detect")
     assert (signatures(texts, cpu) == signatures(texts, detect)).all()
     assert cpu.hash == detect.hash
+
+
+def test_batched_signatures_equal_datasketch(flores, flores_codes, monkeypatch):
+    """Signatures are computed many documents at a time with datasketch's own permutations;
+    they must equal one `datasketch.MinHash` per document over the plainly built shingles
+    (so signatures cached by an earlier version, and the GPU path, stay comparable)."""
+    import numpy as np
+    from datasketch import MinHash
+
+    from curation_platform.minhash import _hash32, shingles, signatures
+    from curation_platform.words import words
+
+    def plain_shingles(text: str, n: int) -> list[bytes]:
+        ws = words(text)
+        if len(ws) <= n:
+            return [" ".join(ws).encode("utf-8")] if ws else [b""]
+        return [" ".join(ws[i : i + n]).encode("utf-8") for i in range(len(ws) - n + 1)]
+
+    cfg = MinHashConfig()
+    texts = ["", "satu", "a b c d e", "Ngôn ngữ tiếng Việt", "ภาษาไทย"] + [" ".join(flores(c)[i : i + 4]) for c in flores_codes for i in (0, 40, 80)]
+    assert all(shingles(t, cfg.ngram) == plain_shingles(t, cfg.ngram) for t in texts)
+    mhs = MinHash.bulk([plain_shingles(t, cfg.ngram) for t in texts], num_perm=cfg.num_perm, seed=cfg.seed, hashfunc=_hash32)
+    expected = np.vstack([m.hashvalues for m in mhs]).astype(np.uint64)
+    assert np.array_equal(signatures(texts, cfg), expected)
+    monkeypatch.setattr("curation_platform.minhash._CHUNK_SHINGLES", 50)  # many batches
+    assert np.array_equal(signatures(texts, cfg), expected)
