@@ -77,7 +77,7 @@ def _hash32(b: bytes) -> int:
 
 
 _FMIX32 = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35), np.uint32(16))
-_CHUNK_SHINGLES = 1 << 16
+_CHUNK_SHINGLES = 1 << 14  # shingles per batch: a permutations x shingles uint32 matrix of ~8 MB
 
 
 def _fmix32(h: np.ndarray) -> np.ndarray:
