@@ -30,7 +30,7 @@ def _split(ids: pl.Series, valid_fraction: float) -> pl.Series:
 def _tokens(part: pl.DataFrame) -> int:
     """Word tokens of a frame: the label stage's `n_words` signal counted them with the same
     tokenizer (re-tokenizing the released text was most of construct's time)."""
-    if "signals" in part.columns and "n_words" in part.schema["signals"].to_schema() and part["signals"].struct.field("n_words").null_count() == 0:
+    if "signals" in part.columns and "n_words" in {f.name for f in part.schema["signals"].fields} and part["signals"].struct.field("n_words").null_count() == 0:
         return int(part["signals"].struct.field("n_words").sum())
     return sum(len(words(t)) for t in part["text"].to_list())
 
