@@ -158,10 +158,9 @@ class TrainedIdentifier(LanguageIdentifier):
         labels, probs = self.model.predict(cleaned, k=self.k)
         out = []
         for raw, labs, ps in zip(texts, labels, probs):
-            top = tuple((lab.replace("__label__", ""), round(float(min(p, 1.0)), 4)) for lab, p in zip(labs, ps))
-            script = dominant_script(raw or "")
+            top = tuple(zip([lab.replace("__label__", "") for lab in labs], [round(p if p < 1.0 else 1.0, 4) for p in ps.tolist()]))
             if not (raw or "").strip() or not top:
-                out.append(LangPrediction(UND, 0.0, script, ()))
+                out.append(LangPrediction(UND, 0.0, dominant_script(raw or ""), ()))
                 continue
             lang, score = top[0]
             out.append(LangPrediction(lang if score >= self.min_score else UND, score, lang.split("_")[-1], top))
