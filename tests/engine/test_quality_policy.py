@@ -118,3 +118,8 @@ def test_repetition_signals_match_their_definitions():
         sig, ref = quality_signals(text), reference(words(text))
         for key, value in ref.items():
             assert abs(sig[key] - value) < 1e-12, (text[:30], key, sig[key], value)
+
+
+def test_alpha_words_ratio_counts_tokens_with_a_letter():
+    sig = quality_signals("abc 12 a1 -- é! ๑๒ ภาษา")  # Thai digits are not letters, Thai letters are
+    assert sig["alpha_words_ratio"] == 4 / 7
