@@ -99,29 +99,29 @@ def signatures(texts: Iterable[str], cfg: MinHashConfig) -> np.ndarray:
     `MinHash.bulk`."""
     shingled = (shingles(t, cfg.ngram) for t in texts)
     proto = MinHash(num_perm=cfg.num_perm, seed=cfg.seed)
+    rows: list[np.ndarray] = []  # signature rows, or blocks of rows
     if cfg.gpu_mode != "disable" or getattr(proto, "scheme", None) != "affine32":
         extra = {"gpu_mode": cfg.gpu_mode} if cfg.gpu_mode != "disable" else {}
-        mhs = MinHash.bulk(list(shingled), num_perm=cfg.num_perm, seed=cfg.seed, hashfunc=_hash32, **extra)
-        return np.vstack([m.hashvalues for m in mhs]).astype(np.uint64) if mhs else np.zeros((0, cfg.num_perm), dtype=np.uint64)
-    a, b = proto.permutations
-    rows: list[np.ndarray] = []
-    parts: list[np.ndarray] = []
-    pending = 0
+        rows = [m.hashvalues for m in MinHash.bulk(list(shingled), num_perm=cfg.num_perm, seed=cfg.seed, hashfunc=_hash32, **extra)]
+    else:
+        a, b = proto.permutations
+        parts: list[np.ndarray] = []
 
-    def flush() -> None:
-        hv = _fmix32(np.concatenate(parts))
-        starts = np.cumsum([0] + [len(p) for p in parts[:-1]])
-        rows.append(np.minimum.reduceat(a[:, None] * hv + b[:, None], starts, axis=1).T)  # permutations x shingles: rows stay contiguous
-        parts.clear()
+        def flush() -> None:
+            hv = _fmix32(np.concatenate(parts))
+            starts = np.cumsum([0] + [len(p) for p in parts[:-1]])
+            rows.append(np.minimum.reduceat(a[:, None] * hv + b[:, None], starts, axis=1).T)  # permutations x shingles: rows stay contiguous
+            parts.clear()
 
-    for grams in shingled:
-        parts.append(np.fromiter(map(xxhash.xxh32_intdigest, grams), dtype=np.uint32, count=len(grams)))
-        pending += len(grams)
-        if pending >= _CHUNK_SHINGLES:
+        pending = 0
+        for grams in shingled:
+            parts.append(np.fromiter(map(xxhash.xxh32_intdigest, grams), dtype=np.uint32, count=len(grams)))
+            pending += len(grams)
+            if pending >= _CHUNK_SHINGLES:
+                flush()
+                pending = 0
+        if parts:
             flush()
-            pending = 0
-    if parts:
-        flush()
     return np.vstack(rows).astype(np.uint64) if rows else np.zeros((0, cfg.num_perm), dtype=np.uint64)
 
 
