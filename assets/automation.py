@@ -292,6 +292,36 @@ def parallel_inbox_sensor(context: SensorEvaluationContext, curation: CurationRe
                         cursor=json.dumps(state, sort_keys=True))
 
 
+train_langid_job = define_asset_job(
+    "train_langid", selection=AssetSelection.assets("train_langid"),
+    description="Retrain our language-ID model (with the sentences in inbox/langid/).",
+)
+
+
+@sensor(job=train_langid_job, minimum_interval_seconds=60, default_status=DefaultSensorStatus.RUNNING)
+def langid_inbox_sensor(context: SensorEvaluationContext, curation: CurationResource):
+    """A retraining run whenever the set of `<language code>.txt` files in inbox/langid/
+    changes (run_key = a hash of their names and contents): a language a user adds is
+    identified, and its text kept, from the next label run on."""
+    from curation_platform.assets.models import langid_inbox
+
+    folder = langid_inbox(curation.layout.root)
+    files = sorted(folder.glob("*.txt")) if folder.is_dir() else []
+    if not files:
+        return SkipReason(f"no <language code>.txt files in {folder}")
+    fingerprint = file_digest_many(files)
+    return RunRequest(run_key=f"langid:{fingerprint}", tags={"languages": ",".join(p.stem for p in files)})
+
+
+def file_digest_many(files: list[Path]) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.name.encode() + b"\0" + file_digest(f).encode() + b"\0")
+    return h.hexdigest()[:20]
+
+
 business_job = define_asset_job(
     "ingest_business", selection=AssetSelection.assets("business"), partitions_def=business_sources,
     description="Map, govern, redact and label one declared business source.",

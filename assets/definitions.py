@@ -9,8 +9,10 @@ from dagster_duckdb import DuckDBResource
 
 from curation_platform.assets.automation import (
     business_job,
+    train_langid_job,
     business_release_sensor,
     business_sources_sensor,
+    langid_inbox_sensor,
     eval_inbox_sensor,
     hourly_ingest_schedule,
     ingest_job,
@@ -57,9 +59,11 @@ def build_definitions(data_root: str | None = None, config_path: str | None = No
                 parallel, parallel_label, parallel_dedup, parallel_construct,
                 synthetic, synthetic_label, synthetic_dedup, synthetic_release, business, train_langid, train_quality_model,
                 review_sample, review_results],
-        jobs=[ingest_job, release_job, replan_job, mixture_job, parallel_job, parallel_release_job, synthetic_job, business_job, review_job],
+        jobs=[ingest_job, release_job, replan_job, mixture_job, parallel_job, parallel_release_job, synthetic_job, business_job, review_job,
+              train_langid_job],
         sensors=[web_crawl_inbox_sensor, eval_inbox_sensor, plan_change_sensor, loop_failure_sensor, parallel_inbox_sensor,
-                 synthetic_request_sensor, business_sources_sensor, business_release_sensor, review_inbox_sensor],
+                 synthetic_request_sensor, business_sources_sensor, business_release_sensor, review_inbox_sensor,
+                 langid_inbox_sensor],
         schedules=[hourly_ingest_schedule, nightly_release_schedule, weekly_replan_schedule],
         resources={
             "curation": CurationResource(data_root=root, config_path=config_path),

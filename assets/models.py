@@ -7,15 +7,17 @@ from pathlib import Path
 from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataValue, asset
 
 from curation_platform import plots
-from curation_platform.langid_train import train_and_evaluate
+from curation_platform.langid_train import train_and_evaluate, train_params
 from curation_platform.quality_model import QualityScorer, build_judges, train_from_labelled
 from curation_platform.resources import CurationResource, LLMResource
 
 
 @asset(group_name="models", kinds={"fasttext"}, deps=["review_results"])
 def train_langid(context: AssetExecutionContext, curation: CurationResource) -> MaterializeResult:
-    """A supervised fastText LID model for the target languages, evaluated against the stock
-    model on FLORES-200 devtest 507-1012; the label stage routes through it once it exists."""
+    """Our fastText LID model, quantized, open-set and routed with the stock model, evaluated
+    on FLORES-200 devtest 507-1012; rebuilt with the sentences a user drops into
+    <data root>/inbox/langid/<language code>.txt (the langid_inbox_sensor starts this run), and
+    used by every stage from then on (it wins over the model shipped in the package)."""
     layout, cfg = curation.layout, curation.config()
     tcfg = cfg.get("langid", {}).get("train", {})
     data_dir = tcfg.get("data_dir") or os.environ.get("CURATION_LID_DATA")
@@ -23,24 +25,34 @@ def train_langid(context: AssetExecutionContext, curation: CurationResource) -> 
         raise Failure("set langid.train.data_dir (or CURATION_LID_DATA) to a folder in the shared-data layout "
                       "(flores200/devtest, udhr/utf8, parallel/, lid/lingua/sentences)")
     out = layout.root / "models" / "langid"
-    params = {k: tcfg[k] for k in ("epoch", "dim", "word_ngrams", "minn", "maxn", "lr") if k in tcfg}
     extra = [Path(d) for d in tcfg.get("extra_dirs") or []]
-    corrections = layout.root / "review" / "langid_corrections"  # reviewers' corrected language labels (review_results)
-    if corrections.is_dir() and any(corrections.glob("*.txt")):
-        extra.append(corrections)
-        context.log.info(f"training also on reviewers' language corrections in {corrections}")
-    meta = train_and_evaluate(Path(data_dir), out, extra_dirs=extra, params=params,
-                              cfg_langid=cfg.get("langid", {}), log=context.log.info)
+    for folder, what in ((langid_inbox(layout.root), "sentences of added languages"), (layout.root / "review" / "langid_corrections", "reviewers' language corrections")):
+        if folder.is_dir() and any(folder.glob("*.txt")):
+            extra.append(folder)
+            context.log.info(f"training also on {what} in {folder}: {', '.join(sorted(p.stem for p in folder.glob('*.txt')))}")
+    meta = train_and_evaluate(Path(data_dir), out, extra_dirs=extra, params=train_params(tcfg), cfg_langid=cfg.get("langid", {}),
+                              log=context.log.info, exclude=tcfg.get("exclude") or [])
     s = meta["scores"]
-    rows = [{"language": lang, "stock": s["stock"]["per_lang"][lang], "trained": s["trained"]["per_lang"][lang], "routed": s["routed"]["per_lang"][lang]}
-            for lang in sorted(s["routed"]["per_lang"])]
+    cols = [c for c in ("stock", "full", "ours", "routed") if c in s]
+    rows = [{"language": lang, **{c: s[c]["per_lang"][lang] for c in cols}} for lang in sorted(s["routed"]["per_lang"])]
+    added = sorted({lab for lab in meta["languages"]} - set(s["routed"]["per_lang"]))
     return MaterializeResult(metadata={
-        "path": str(out / "model.bin"), "train_texts": meta["train_texts"], "dropped_contaminated": meta["dropped_contaminated"],
-        "macro_f1_stock": s["stock"]["macro_f1"], "macro_f1_trained": s["trained"]["macro_f1"], "macro_f1_routed": s["routed"]["macro_f1"],
+        "path": str(out / meta["file"]), "size_mb": meta["size_mb"], "languages": len(meta["languages"]),
+        "languages_without_evaluation": ", ".join(added) or "none",
+        "train_texts": meta["train_texts"], "dropped_contaminated": meta["dropped_contaminated"],
+        "macro_f1_stock": s["stock"]["macro_f1"], "macro_f1_ours": s["ours"]["macro_f1"], "macro_f1_routed": s["routed"]["macro_f1"],
+        "quantization_cost": meta["quantization_cost"],
         "prefer_trained": ", ".join(meta["prefer_trained"]),
         "f1_per_language": MetadataValue.md(plots.markdown_table(rows)),
+        "confusable": MetadataValue.json(meta["confusable"]),
         "confusion": MetadataValue.md(plots.markdown_image(meta["confusion_png"], "confusion matrix")),
+        "model_card": MetadataValue.path(str(out / "README.md")),
     })
+
+
+def langid_inbox(root: Path) -> Path:
+    """Where a user drops `<language code>.txt` files (one sentence per line) to add a language."""
+    return root / "inbox" / "langid"
 
 
 @asset(group_name="models", kinds={"fasttext", "openai"}, deps=["label"])

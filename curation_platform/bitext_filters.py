@@ -16,13 +16,12 @@ from difflib import SequenceMatcher
 import polars as pl
 
 from curation_platform.langid import LanguageIdentifier, to_flores_lang
-from curation_platform.scripts import UNSPACED, dominant_script
+from curation_platform.scripts import SCRIPT_CHAR_WEIGHT, UNSPACED, dominant_script
 from curation_platform.standardize import normalize_text
 from curation_platform.words import stop_words, words
 
 # Characters per unit of meaning relative to Latin (median eng/x character ratio on
 # NTREX-128 and Tatoeba): Chinese ~3.2x denser, Japanese ~2.2x, Korean ~1.9x.
-SCRIPT_CHAR_WEIGHT = {"Hans": 3.2, "Hant": 3.2, "Hani": 3.2, "Jpan": 2.2, "Hang": 1.9}
 _DIGITS = re.compile(r"\d+(?:[.,]\d+)*")
 _URL = re.compile(r"https?://\S+|www\.\S+", re.I)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")

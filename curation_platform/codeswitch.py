@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from curation_platform.langid import UND, LangPrediction, LanguageIdentifier
-from curation_platform.scripts import script_counts
+from curation_platform.scripts import SCRIPT_CHAR_WEIGHT, script_counts
 
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？।॥။។៕።؟])\s+|\n+")
 NO_SENTENCE_PUNCT = frozenset({"Thai", "Laoo"})
@@ -22,12 +22,22 @@ NO_SENTENCE_PUNCT = frozenset({"Thai", "Laoo"})
 
 @dataclass
 class Mix:
-    """Languages of one document: `shares` {lang: share of characters in labelled segments}."""
+    """Languages of one document: `shares` {lang: share of the labelled segments' content, in
+    script-weighted characters}."""
 
     main: str = UND
     shares: dict[str, float] = field(default_factory=dict)
     switches: int = 0
     segments: int = 0
+    labelled: float = 0.0      # share of the characters in segments with a language (not `und`)
+    confidence: float = 0.0    # mean model score of the main language's segments (character-weighted)
+    main_unknown: bool = False  # the main language's segments, pooled, are not its words (open-set rule)
+
+    @property
+    def main_share(self) -> float:
+        """The main language's share of all characters, `und` segments included: the
+        language test of a document of several segments."""
+        return round(self.shares.get(self.main, 0.0) * self.labelled, 4)
 
     @property
     def outside_main(self) -> float:
@@ -81,27 +91,61 @@ def language_mix(texts: Sequence[str], identifier: LanguageIdentifier, scripts: 
     else:
         flat_preds = iter(identifier.predict(flat) if flat else [])
     preds = [p for i, segs in enumerate(per_doc) for p in ([doc_preds[i]] if single[i] else [next(flat_preds) for _ in segs])]
+    lexicons = getattr(identifier, "lexicons", None)
     out, k = [], 0
     for segs in per_doc:
-        chars: dict[str, int] = {}
-        langs: list[str] = []
+        labels: list[str] = []
         for seg in segs:
             lang = relabel(preds[k], seg) if relabel else preds[k].lang
             k += 1
-            if len(seg) < min_chars or lang == UND:
-                lang = langs[-1] if langs else UND
-            if lang == UND:
-                continue
-            langs.append(lang)
-            chars[lang] = chars.get(lang, 0) + len(seg)
-        total = sum(chars.values())
-        if not total:
-            out.append(Mix(segments=len(segs)))
-            continue
-        shares = {lang: round(c / total, 4) for lang, c in sorted(chars.items(), key=lambda kv: -kv[1])}
-        switches = sum(1 for a, b in zip(langs, langs[1:]) if a != b)
-        out.append(Mix(main=next(iter(shares)), shares=shares, switches=switches, segments=len(segs)))
+            if len(seg) < min_chars:  # names, numbers, "OK.": the language of the segment before
+                lang = labels[-1] if labels else UND
+            labels.append(lang)
+        doc_preds_k = preds[k - len(segs) : k]
+        out.append(_mix(segs, labels, doc_preds_k, lexicons))
     return out
+
+
+def _mix(segs: list[str], labels: list[str], preds: Sequence[LangPrediction], lexicons) -> Mix:
+    """The mix of one document. With lexicons, the main language's segments are checked
+    together: short segments say too little alone, pooled they tell a language nobody
+    trained for from the neighbour the model named for each of them."""
+    # lengths in English-equivalent characters: 40 % of the sentences of a Chinese page in
+    # English are not 70 % of its content because Latin letters are many
+    size = [len(seg) * SCRIPT_CHAR_WEIGHT.get(p.script, 1.0) for seg, p in zip(segs, preds)]
+    total_chars = sum(size)
+    main_unknown = False
+
+    def count() -> dict[str, float]:
+        chars: dict[str, float] = {}
+        for n, lang in zip(size, labels):
+            if lang != UND:
+                chars[lang] = chars.get(lang, 0) + n
+        return chars
+
+    chars = count()
+    for _ in range(2 if lexicons is not None else 0):
+        if not chars:
+            break
+        main = max(chars, key=chars.__getitem__)
+        pooled = " ".join(seg for seg, lang in zip(segs, labels) if lang == main)
+        label = next((p.top[0][0] for p, lang in zip(preds, labels) if lang == main and p.top), main)
+        if not lexicons.unknown(pooled, label)[0]:
+            break
+        main_unknown = True
+        labels = [UND if lang == main else lang for lang in labels]
+        chars = count()
+    if not chars:
+        return Mix(segments=len(segs), main_unknown=main_unknown)
+    total = sum(chars.values())
+    shares = {lang: round(c / total, 4) for lang, c in sorted(chars.items(), key=lambda kv: -kv[1])}
+    main = next(iter(shares))
+    own = [(n, p.score) for n, lang, p in zip(size, labels, preds) if lang == main and p.lang != UND]
+    conf = sum(n * sc for n, sc in own) / sum(n for n, _ in own) if own else 0.0
+    seq = [lang for lang in labels if lang != UND]
+    switches = sum(1 for a, b in zip(seq, seq[1:]) if a != b)
+    return Mix(main=main, shares=shares, switches=switches, segments=len(segs), labelled=round(total / total_chars, 4) if total_chars else 0.0,
+               confidence=round(conf, 4), main_unknown=main_unknown)
 
 
 def _floor(min_share: dict[str, float] | float, lang: str) -> float:

@@ -76,8 +76,15 @@ def stock_model_path() -> Path:
     return path
 
 
-@lru_cache(maxsize=4)
 def _load(path: str):
+    """The model at `path`, loaded once per process and again when the file changes
+    (a retrained model replaces the file in place)."""
+    st = Path(path).stat()
+    return _load_version(path, st.st_mtime_ns, st.st_size)
+
+
+@lru_cache(maxsize=8)
+def _load_version(path: str, mtime_ns: int, size: int):
     import fasttext
 
     fasttext.FastText.eprint = lambda *a, **k: None  # silence the load warning
@@ -89,6 +96,7 @@ class LangPrediction(NamedTuple):
     score: float
     script: str
     top: tuple[tuple[str, float], ...]  # top-k (flores code, prob) for audit
+    rule: str | None = None  # what decided the label (langid_model: model, stock, unknown, confusable, low_score)
 
 
 class LanguageIdentifier:

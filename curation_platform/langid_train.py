@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import tempfile
 import time
 import unicodedata
 from collections import Counter, defaultdict
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from curation_platform.langid import UND, LangPrediction, LanguageIdentifier, to_flores_lang
+import regex
+
+from curation_platform.langid import UND, LanguageIdentifier, to_flores_lang
+from curation_platform.langid_model import OpenSetIdentifier, TrainedIdentifier, load_model_dir, preprocess_parts  # noqa: F401
+from curation_platform.lexicon import Lexicons, calibrate_ceilings
 from curation_platform.scripts import dominant_script
 
 TRAIN_LINES = (1, 506)
@@ -29,18 +31,23 @@ UDHR = {"ace": "ace_Latn", "ban": "ban_Latn", "bcl": "bcl_Latn", "bug": "bug_Lat
         "eng": "eng_Latn", "hil": "hil_Latn", "hin": "hin_Deva", "ilo": "ilo_Latn", "ind": "ind_Latn", "jav": "jav_Latn",
         "jpn": "jpn_Jpan", "khm": "khm_Khmr", "kor": "kor_Hang", "lao": "lao_Laoo", "mad": "mad_Latn", "min": "min_Latn",
         "mly_latn": "zsm_Latn", "mya": "mya_Mymr", "pam": "pam_Latn", "sun": "sun_Latn", "swh": "swh_Latn", "tet": "tet_Latn",
-        "tgl": "tgl_Latn", "tha": "tha_Thai", "vie": "vie_Latn", "war": "war_Latn"}
+        "tgl": "tgl_Latn", "tha": "tha_Thai", "vie": "vie_Latn", "war": "war_Latn",
+        "arb": "arb_Arab", "ben": "ben_Beng", "ces": "ces_Latn", "cmn_hant": "zho_Hant", "deu": "deu_Latn", "fra": "fra_Latn",
+        "hun": "hun_Latn", "por_BR": "por_Latn", "rus": "rus_Cyrl", "spa": "spa_Latn", "tam": "tam_Taml", "urd": "urd_Arab"}
+# Not trained on: UDHR in Baybayin (tgl_tglg) and Jawi (mly_arab) stay evaluation text for the script rules.
 LINGUA = {"id": "ind_Latn", "ms": "zsm_Latn", "tl": "tgl_Latn", "vi": "vie_Latn", "th": "tha_Thai", "en": "eng_Latn", "ja": "jpn_Jpan",
-          "ko": "kor_Hang", "zh": "zho_Hans", "hi": "hin_Deva", "sw": "swh_Latn"}
-_PUNCT_DIGITS = re.compile(r"[\d\W_]+", re.UNICODE)
+          "ko": "kor_Hang", "zh": "zho_Hans", "hi": "hin_Deva", "sw": "swh_Latn",
+          "ar": "arb_Arab", "bn": "ben_Beng", "de": "deu_Latn", "es": "spa_Latn", "fa": "pes_Arab", "fr": "fra_Latn", "he": "heb_Hebr",
+          "mi": "mri_Latn", "nl": "nld_Latn", "pt": "por_Latn", "ru": "rus_Cyrl", "so": "som_Latn", "ta": "tam_Taml", "te": "tel_Telu",
+          "tr": "tur_Latn", "uk": "ukr_Cyrl", "ur": "urd_Arab", "yo": "yor_Latn", "zu": "zul_Latn"}
+# Digits, punctuation, symbols and separators: shared by every language. Combining marks stay
+# (Thai, Khmer, Myanmar and Devanagari vowels are marks; `\W` would cut words at each one).
+_PUNCT_DIGITS = regex.compile(r"[\p{N}\p{P}\p{S}\p{Z}\p{C}_]+")
 
 
 def preprocess(text: str) -> str:
     """NFC, lower case, digits and punctuation to spaces, and the script as a token."""
-    text = unicodedata.normalize("NFC", text or "")
-    script = dominant_script(text)
-    body = " ".join(_PUNCT_DIGITS.sub(" ", text.lower()).split())
-    return f"script_{script.lower()} {body}"
+    return preprocess_parts(unicodedata.normalize("NFC", text or ""))[1]
 
 
 def _lines(path: Path, lo: int = 1, hi: int | None = None) -> list[str]:
@@ -55,9 +62,15 @@ def flores_split(data_dir: Path, lines: tuple[int, int]) -> list[tuple[str, str]
     return out
 
 
-def training_data(data_dir: Path, extra_dirs: Sequence[Path] = ()) -> list[tuple[str, str]]:
+def _excluded(code: str, exclude: Iterable[str]) -> bool:
+    return any(code == e or code.split("_")[0] == e.split("_")[0] for e in exclude)
+
+
+def training_data(data_dir: Path, extra_dirs: Sequence[Path] = (), exclude: Sequence[str] = ()) -> list[tuple[str, str]]:
     """(FLORES code, text) from every labelled source in the shared-data layout (and any
-    user folder of `<flores_code>.txt` files, one text per line)."""
+    user folder of `<flores_code>.txt` files, one text per line). `exclude` leaves
+    languages (ISO 639-3 or FLORES codes) out of the shared sources: the
+    leave-languages-out protocol; a user folder always counts."""
     data: list[tuple[str, str]] = flores_split(data_dir, TRAIN_LINES)
     udhr = data_dir / "udhr" / "utf8"
     for name, code in UDHR.items():
@@ -69,10 +82,24 @@ def training_data(data_dir: Path, extra_dirs: Sequence[Path] = ()) -> list[tuple
             data += [(code, t) for t in _lines(lingua / f"{name}.txt")]
     for tsv in sorted((data_dir / "parallel").rglob("*.tsv")) if (data_dir / "parallel").is_dir() else []:
         data += _parallel_sides(tsv)
-    for folder in extra_dirs:
+    data = [(lab, t) for lab, t in data if not _excluded(lab, exclude)] if exclude else data
+    return data + user_sentences(extra_dirs)
+
+
+def user_sentences(folders: Sequence[Path]) -> list[tuple[str, str]]:
+    """Sentences a user adds for a language: `<code>.txt` files (any code `flores_code`
+    understands: `bjn`, `bjn_Latn`, `shn-Mymr`), one sentence per line, in any folder."""
+    from curation_platform.langid import flores_code
+
+    out: list[tuple[str, str]] = []
+    for folder in folders:
         for path in sorted(Path(folder).glob("*.txt")):
-            data += [(path.stem, t) for t in _lines(path)]
-    return data
+            try:
+                code = flores_code(path.stem)
+            except ValueError as exc:
+                raise ValueError(f"{path}: the file name must be a language code (bjn_Latn.txt): {exc}") from None
+            out += [(code, t) for t in _lines(path)]
+    return out
 
 
 def _parallel_sides(tsv: Path) -> list[tuple[str, str]]:
@@ -121,7 +148,8 @@ def decontaminate(train: list[tuple[str, str]], held_out: Iterable[str]) -> tupl
 
 
 def train_model(train: list[tuple[str, str]], out_path: Path, *, epoch: int = 20, dim: int = 64, minn: int = 2, maxn: int = 5,
-                lr: float = 0.5, word_ngrams: int = 2, seed: int = 7, threads: int = 2, per_language: int = 6000) -> Path:
+                lr: float = 0.5, word_ngrams: int = 2, seed: int = 7, threads: int = 2, per_language: int = 6000,
+                bucket: int = 500_000) -> Path:
     """Supervised fastText on preprocessed text. Languages are balanced: large ones are
     sampled down to `per_language` texts, small ones repeated up to about that many."""
     import fasttext
@@ -141,78 +169,29 @@ def train_model(train: list[tuple[str, str]], out_path: Path, *, epoch: int = 20
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as fh:
         fh.write("\n".join(lines) + "\n")
         train_file = fh.name
-    model = fasttext.train_supervised(input=train_file, epoch=epoch, dim=dim, minn=minn, maxn=maxn, lr=lr, wordNgrams=word_ngrams,
-                                      loss="softmax", seed=seed, thread=threads, verbose=0, bucket=500_000)
-    Path(train_file).unlink()
-    tmp = out_path.with_suffix(".tmp")
+    try:
+        model = fasttext.train_supervised(input=train_file, epoch=epoch, dim=dim, minn=minn, maxn=maxn, lr=lr, wordNgrams=word_ngrams,
+                                          loss="softmax", seed=seed, thread=threads, verbose=0, bucket=bucket)
+    finally:
+        Path(train_file).unlink()
+    return _save(model, out_path)
+
+
+def _save(model, out_path: Path) -> Path:
+    tmp = out_path.with_name(out_path.name + ".tmp")
     model.save_model(str(tmp))
     tmp.replace(out_path)
     return out_path
 
 
-class TrainedIdentifier(LanguageIdentifier):
-    """A model trained here: its labels are FLORES codes already and it expects preprocessed text."""
+def quantize_model(src: Path, dst: Path, cutoff: int = 100_000) -> Path:
+    """Product-quantized `.ftz` of a trained model (about 1/50 of its size; the F1 cost
+    is measured by `train_and_evaluate`): the model that fits inside the package."""
+    import fasttext
 
-    def predict(self, texts: Sequence[str]) -> list[LangPrediction]:
-        cleaned = [preprocess(t[: self.max_chars]) for t in texts]
-        labels, probs = self.model.predict(cleaned, k=self.k)
-        out = []
-        for raw, labs, ps in zip(texts, labels, probs):
-            top = tuple(zip([lab.replace("__label__", "") for lab in labs], [round(p if p < 1.0 else 1.0, 4) for p in ps.tolist()]))
-            if not (raw or "").strip() or not top:
-                out.append(LangPrediction(UND, 0.0, dominant_script(raw or ""), ()))
-                continue
-            lang, score = top[0]
-            out.append(LangPrediction(lang if score >= self.min_score else UND, score, lang.split("_")[-1], top))
-        return out
-
-
-@dataclass
-class _Labels:
-    labels: list[str]
-
-    def get_labels(self) -> list[str]:
-        return self.labels
-
-
-class RoutedIdentifier:
-    """The trained model for the languages it knows, the stock model for everything else,
-    and explicit confusable sets: when the two best labels are in one set and their
-    probabilities are closer than `margin`, the answer is `und`, not a guess."""
-
-    def __init__(self, trained: LanguageIdentifier, stock: LanguageIdentifier, confusable: Sequence[Sequence[str]] = (), margin: float = 0.1,
-                 fallback_score: float = 0.5, prefer: set[str] | None = None):
-        self.trained, self.stock, self.margin, self.fallback_score = trained, stock, margin, fallback_score
-        self.prefer = prefer  # languages where the trained model measured better; None = all it knows
-        self.sets = [set(s) for s in confusable]
-        self.known = set(trained.model.get_labels())
-        self.known_langs = {lab.replace("__label__", "") for lab in self.known}
-        self.min_score = trained.min_score
-
-    @property
-    def model(self) -> _Labels:
-        return _Labels(sorted(set(self.stock.model.get_labels()) | self.known))
-
-    def predict(self, texts: Sequence[str]) -> list[LangPrediction]:
-        tr = self.trained.predict(texts)
-        st = self.stock.predict(texts)
-        out = []
-        for t, s in zip(tr, st):
-            # the stock model is trusted for a language the trained model never saw
-            if s.lang != UND and s.lang not in self.known_langs and s.score >= self.fallback_score and t.score < s.score:
-                out.append(s)
-                continue
-            # ... and where it measured better than the trained one
-            if self.prefer is not None and t.lang not in self.prefer and s.lang != UND:
-                out.append(s)
-                continue
-            if len(t.top) >= 2:
-                (a, pa), (b, pb) = t.top[0], t.top[1]
-                if pa - pb < self.margin and any(a in cs and b in cs for cs in self.sets):
-                    out.append(LangPrediction(UND, pa, t.script, t.top))
-                    continue
-            out.append(t)
-        return out
+    model = fasttext.load_model(str(src))
+    model.quantize(qnorm=True, retrain=False, cutoff=cutoff)
+    return _save(model, dst)
 
 
 def evaluate(predict: Callable[[list[str]], list[str]], gold: list[tuple[str, str]], langs: Sequence[str] | None = None) -> dict:
@@ -239,71 +218,168 @@ def evaluate(predict: Callable[[list[str]], list[str]], gold: list[tuple[str, st
             "confusion": {g: dict(c.most_common(6)) for g, c in sorted(conf.items())}, "und": sum(1 for p in pred if p == UND)}
 
 
-def model_card(path: Path, train: list[tuple[str, str]], dropped: int, scores: dict, params: dict) -> str:
+SOURCES = [
+    ("FLORES-200 devtest, lines 1-506", "CC BY-SA 4.0", "flores200/devtest"),
+    ("UDHR translations (nltk_data)", "public domain", "udhr/utf8"),
+    ("lingua-py test sentences", "Apache-2.0", "lid/lingua/sentences"),
+    ("Tatoeba test pairs (Helsinki-NLP)", "CC BY 2.0 FR", "parallel/tatoeba"),
+    ("TICO-19", "CC0", "parallel/tico19"),
+    ("NTREX-128", "CC BY-SA 4.0", "parallel/ntrex128"),
+]
+EVAL_NOTE = "FLORES-200 devtest lines 507-1012 (never trained on; exact and n-gram copies removed from the training text)"
+ROUTER_LANGS = ("ind_Latn", "zsm_Latn", "min_Latn", "jav_Latn", "sun_Latn", "ace_Latn", "ban_Latn", "ceb_Latn", "tgl_Latn")
+
+
+def measured_confusions(confusion: dict[str, dict[str, int]], min_rate: float = 0.02) -> dict[str, list[str]]:
+    """{lang: [languages it is mistaken for, or mistaken with]} from held-out predictions:
+    a pair counts when at least `min_rate` of one language's sentences went to the other."""
+    pairs: set[tuple[str, str]] = set()
+    for gold, row in confusion.items():
+        total = sum(row.values())
+        for pred, n in row.items():
+            if pred not in (gold, UND) and total and n / total >= min_rate:
+                pairs |= {(gold, pred), (pred, gold)}
+    out: dict[str, list[str]] = defaultdict(list)
+    for a, b in sorted(pairs):
+        out[a].append(b)
+    return dict(out)
+
+
+def genetic_neighbours(langs: Sequence[str], unmeasured: Sequence[str], max_distance: float = 0.35, k: int = 2) -> dict[str, list[str]]:
+    """For languages without held-out text, their nearest relatives by URIEL family
+    membership (lang2vec): the confusable set a measurement would most likely give."""
+    from curation_platform import typology
+
+    try:
+        codes = typology.known(list(langs))
+    except (FileNotFoundError, OSError):  # pragma: no cover - lang2vec data missing
+        return {}
+    if not codes:
+        return {}
+    dist = typology.distance_matrix(codes, {"genetic": 1.0})
+    out = {}
+    for lang in unmeasured:
+        if lang not in codes:
+            continue
+        i = codes.index(lang)
+        near = sorted((dist[i, j], codes[j]) for j in range(len(codes)) if j != i and dist[i, j] <= max_distance)
+        if near:
+            out[lang] = [c for _, c in near[:k]]
+    return out
+
+
+def model_card(meta: dict, train: list[tuple[str, str]]) -> str:
+    """The model card: sources and licences, per-language F1, size, confusions, ceilings."""
     sizes = Counter(lab for lab, _ in train)
-    lines = [f"# Language-ID model `{path.name}`", "", "Supervised fastText, trained by `curate train-langid`.", "",
-             f"Parameters: `{json.dumps(params, sort_keys=True)}`", "",
-             f"Training texts: {len(train)} in {len(sizes)} languages ({dropped} dropped as copies of evaluation sentences).",
-             "Sources: FLORES-200 devtest lines 1-506, UDHR, lingua sentences, Tatoeba / TICO-19 / NTREX-128 sides.",
-             "Evaluation: FLORES-200 devtest lines 507-1012 (never trained on).", "",
-             "| language | train texts | F1 (trained) | F1 (stock) | F1 (routed) |", "|---|---:|---:|---:|---:|"]
-    for lang in sorted(scores.get("trained", {}).get("per_lang", {})):
-        f = lambda k: scores.get(k, {}).get("per_lang", {}).get(lang, {}).get("f1", "")  # noqa: E731
-        lines.append(f"| {lang} | {sizes.get(lang, 0)} | {f('trained')} | {f('stock')} | {f('routed')} |")
-    lines += ["", "| model | macro-F1 |", "|---|---:|"] + [f"| {k} | {v['macro_f1']} |" for k, v in scores.items()] + [""]
-    return "\n".join(lines)
+    s = meta["scores"]
+    cols = [k for k in ("stock", "full", "ours", "routed") if k in s]
+    lines = [f"# Language-ID model `{meta['file']}`", "",
+             "Supervised fastText trained by `curate train-langid` (the `train_langid` asset), "
+             f"{'product-quantized' if meta['quantized'] else 'not quantized'}, {meta['size_mb']} MB, "
+             f"{len(meta['languages'])} languages.", "",
+             f"Parameters: `{json.dumps(meta['params'], sort_keys=True)}`", "",
+             "## Sources and licences", "", "| source | licence |", "|---|---|"]
+    lines += [f"| {name} | {lic} |" for name, lic, _ in SOURCES]
+    lines += [f"| user folders: {', '.join(meta['extra_dirs'])} | the user's |" if meta.get("extra_dirs") else "", "",
+              f"Training texts: {len(train)} ({meta['dropped_contaminated']} dropped as copies of evaluation sentences).",
+              f"Left out (leave-languages-out): {', '.join(meta['excluded']) or 'none'}.", "",
+              f"## Scores on {EVAL_NOTE}", "",
+              "`full`: the float model before quantization; `ours`: the shipped model alone; `routed`: with the open-set rules and "
+              "the stock lid.176 fallback, as the label stage runs it.", "",
+              "| language | train texts | " + " | ".join(f"F1 {c}" for c in cols) + " |", "|---|---:|" + "---:|" * len(cols)]
+    for lang in sorted(s[cols[-1]]["per_lang"]):
+        lines.append(f"| {lang} | {sizes.get(lang, 0)} | " + " | ".join(str(s[c]["per_lang"].get(lang, "")) for c in cols) + " |")
+    lines += ["| **macro-F1** | | " + " | ".join(f"**{s[c]['macro_f1']}**" for c in cols) + " |", "",
+              f"Quantization cost (macro-F1, full - quantized): {meta.get('quantization_cost')}.", "",
+              "## Confusable languages (measured on held-out sentences; URIEL neighbours where nothing was measured)", "",
+              "| language | confused with | source |", "|---|---|---|"]
+    for lang, others in sorted(meta["confusable"].items()):
+        lines.append(f"| {lang} | {', '.join(others)} | {meta['confusable_source'].get(lang, 'measured')} |")
+    lines += ["", "## Open-set ceilings", "",
+              "Text whose out-of-vocabulary rate against the named language's lexicon is above its ceiling is not that language "
+              "(`und`, rule `unknown`, unless the stock model knows it). Ceiling = 99th percentile of the language's own "
+              "held-out paragraphs + 0.15 (from its text alone).", "",
+              "| language | median OOV | ceiling |", "|---|---:|---:|"]
+    for lang, r in sorted(meta["lexicon"].items()):
+        lines.append(f"| {lang} | {r['median_oov']} | {r['ceiling']} |")
+    return "\n".join(lines) + "\n"
 
 
 CONFUSABLE = [["ind_Latn", "zsm_Latn", "min_Latn"], ["jav_Latn", "sun_Latn", "ind_Latn"], ["ceb_Latn", "war_Latn", "tgl_Latn"],
               ["ace_Latn", "ban_Latn", "min_Latn"], ["zho_Hans", "jpn_Jpan"]]
+load_routed = load_model_dir  # the name earlier callers use
+DEFAULT_PARAMS = {"word_ngrams": 2, "epoch": 20, "dim": 64, "minn": 2, "maxn": 5, "bucket": 500_000, "quantize": True, "cutoff": 100_000}
 
 
-def load_routed(model_dir: str | Path, stock: LanguageIdentifier, cfg_langid: dict) -> "RoutedIdentifier":
-    """The router over a trained model folder (model.bin + model.json from `train_and_evaluate`)."""
-    model_dir = Path(model_dir)
-    meta = json.loads((model_dir / "model.json").read_text("utf-8"))
-    trained = TrainedIdentifier(model_dir / "model.bin", k=3, min_score=float(cfg_langid.get("min_score", 0.25)))
-    router = cfg_langid.get("router", {})
-    return RoutedIdentifier(trained, stock, router.get("confusable", CONFUSABLE), float(router.get("margin", 0.1)),
-                            prefer=set(meta.get("prefer_trained", [])))
+def train_params(tcfg: dict) -> dict:
+    """The fastText parameters of `langid.train` (the rest of that block says what to train on)."""
+    return {k: tcfg[k] for k in ("epoch", "dim", "word_ngrams", "minn", "maxn", "lr", "bucket", "quantize", "cutoff", "per_language") if k in tcfg}
 
 
 def train_and_evaluate(data_dir: Path, out_dir: Path, *, extra_dirs: Sequence[Path] = (), params: dict | None = None,
-                       cfg_langid: dict | None = None, log: Callable[[str], None] = lambda m: None) -> dict:
-    """Train on everything but FLORES 507-1012, evaluate stock / trained / routed on it, and
-    write out_dir/{model.bin, model.json, README.md, confusion.png}. `prefer_trained` lists the
-    languages where the trained model's F1 beats the stock model's: the router trusts it there."""
+                       cfg_langid: dict | None = None, log: Callable[[str], None] = lambda m: None, exclude: Sequence[str] = ()) -> dict:
+    """Train on everything but FLORES 507-1012 (and the `exclude`d languages), quantize,
+    evaluate stock / full / ours / routed on it, and write out_dir/{model.ftz, lexicon.npz,
+    lexicon.json, model.json, README.md, confusion.png}. `prefer_trained` lists the languages
+    where our F1 beats the stock model's: the router trusts ours there."""
     from curation_platform.plots import confusion_matrix
     from curation_platform.storage import write_json, write_text
 
     cfg_langid = cfg_langid or {}
-    params = {"word_ngrams": 2, "epoch": 20, "dim": 64, "minn": 2, "maxn": 5, **(params or {})}
-    held = flores_split(data_dir, EVAL_LINES)
-    if not held:
+    params = {**DEFAULT_PARAMS, **(params or {})}
+    held_all = flores_split(data_dir, EVAL_LINES)
+    if not held_all:
         raise FileNotFoundError(f"{data_dir}: no flores200/devtest/*.devtest files to evaluate on")
-    train, dropped = decontaminate(training_data(data_dir, extra_dirs), [t for _, t in held])
-    train += [x for x in flores_split(data_dir, TRAIN_LINES)] * 3  # in-domain text weighs more
-    log(f"training on {len(train)} texts ({dropped} dropped as copies of evaluation sentences)")
+    train, dropped = decontaminate(training_data(data_dir, extra_dirs, exclude), [t for _, t in held_all])
+    train += [x for x in flores_split(data_dir, TRAIN_LINES) if not _excluded(x[0], exclude)] * 3  # in-domain text weighs more
+    labels = sorted({lab for lab, _ in train})
+    held = [(g, t) for g, t in held_all if g in labels]
+    log(f"training on {len(train)} texts in {len(labels)} languages ({dropped} dropped as copies of evaluation sentences)")
     out_dir.mkdir(parents=True, exist_ok=True)
-    staging = out_dir / "model.bin.new"
-    train_model(train, staging, **params)
+    quantize = bool(params.get("quantize"))
+    full_file, final = out_dir / "model.bin.new", out_dir / ("model.ftz" if quantize else "model.bin")
+    train_params = {k: v for k, v in params.items() if k not in ("quantize", "cutoff")}
+    train_model(train, full_file, **train_params)
+    min_score = float(cfg_langid.get("min_score", 0.25))
     langs = sorted({g for g, _ in held})
-    stock = LanguageIdentifier(cfg_langid.get("model"), k=3, min_score=float(cfg_langid.get("min_score", 0.25)))
-    trained = TrainedIdentifier(staging, k=3, min_score=float(cfg_langid.get("min_score", 0.25)))
-    scores = {"stock": evaluate(lambda x: [p.lang for p in stock.predict(x)], held, langs),
-              "trained": evaluate(lambda x: [p.lang for p in trained.predict(x)], held, langs)}
-    prefer = [lang for lang in langs if scores["trained"]["per_lang"][lang]["f1"] > scores["stock"]["per_lang"][lang]["f1"]]
-    router = cfg_langid.get("router", {})
-    routed = RoutedIdentifier(trained, stock, router.get("confusable", CONFUSABLE), float(router.get("margin", 0.1)), prefer=set(prefer))
-    scores["routed"] = evaluate(lambda x: [p.lang for p in routed.predict(x)], held, langs)
-    final = out_dir / "model.bin"
-    staging.replace(final)
-    meta = {"languages": sorted(set(lab for lab, _ in train)), "train_texts": len(train), "dropped_contaminated": dropped,
-            "params": params, "prefer_trained": prefer, "eval": "FLORES-200 devtest lines 507-1012",
-            "scores": {k: {"macro_f1": v["macro_f1"], "per_lang": {l: x["f1"] for l, x in v["per_lang"].items()}, "sentences_per_s": v["sentences_per_s"],
-                           "und": v["und"]} for k, v in scores.items()}}
+    stock = LanguageIdentifier(cfg_langid.get("model"), k=3, min_score=min_score)
+    predict = lambda ident: (lambda x: [p.lang for p in ident.predict(x)])  # noqa: E731
+    scores = {"stock": evaluate(predict(stock), held, langs), "full": evaluate(predict(TrainedIdentifier(full_file, k=3, min_score=min_score)), held, langs)}
+    if quantize:
+        log("quantizing")
+        staged = quantize_model(full_file, out_dir / "model.ftz.new", int(params.get("cutoff", 100_000)))
+        full_file.unlink()
+    else:
+        staged = full_file
+    ours = TrainedIdentifier(staged, k=3, min_score=min_score)
+    scores["ours"] = evaluate(predict(ours), held, langs) if quantize else scores["full"]
+    log("calibrating the open-set lexicons")
+    lexicons = Lexicons.build(train)
+    ceilings, lex_report = calibrate_ceilings(train)
+    lexicons.ceilings = ceilings
+    confusable = measured_confusions(scores["ours"]["confusion"])
+    source = {lang: "measured" for lang in confusable}
+    for lang, near in genetic_neighbours(labels, [lab for lab in labels if lab not in langs]).items():
+        confusable[lang], source[lang] = near, "URIEL genetic"
+    prefer = [lang for lang in langs if scores["ours"]["per_lang"][lang]["f1"] > scores["stock"]["per_lang"][lang]["f1"]]
+    prefer += [lab for lab in labels if lab not in langs]  # nothing measured: ours, with the stock model as the fallback
+    router = cfg_langid.get("router", {}) or {}
+    routed = OpenSetIdentifier(ours, stock, lexicons, confusable, float(router.get("margin", 0.1)), prefer=set(prefer))
+    scores["routed"] = evaluate(predict(routed), held, langs)
+    lexicons.save(out_dir / "lexicon.npz")
+    staged.replace(final)
+    for stale in {"model.bin", "model.ftz"} - {final.name}:
+        (out_dir / stale).unlink(missing_ok=True)
+    meta = {"file": final.name, "quantized": quantize, "size_mb": round(final.stat().st_size / 2**20, 2), "languages": labels,
+            "train_texts": len(train), "dropped_contaminated": dropped, "params": params, "prefer_trained": sorted(prefer),
+            "excluded": sorted(exclude), "extra_dirs": [str(d) for d in extra_dirs], "eval": EVAL_NOTE,
+            "sources": [{"name": n, "licence": lic, "path": p} for n, lic, p in SOURCES],
+            "confusable": confusable, "confusable_source": source, "lexicon": lex_report,
+            "quantization_cost": round(scores["full"]["macro_f1"] - scores["ours"]["macro_f1"], 4),
+            "scores": {k: {"macro_f1": v["macro_f1"], "per_lang": {lang: x["f1"] for lang, x in v["per_lang"].items()},
+                           "sentences_per_s": v["sentences_per_s"], "und": v["und"]} for k, v in scores.items()}}
     write_json(meta, out_dir / "model.json")
-    write_text(model_card(final, train, dropped, scores, params), out_dir / "README.md")
+    write_text(model_card(meta, train), out_dir / "README.md")
     png = confusion_matrix(scores["routed"]["confusion"], "routed model on FLORES devtest 507-1012 (row-normalised)")
     (out_dir / "confusion.png").write_bytes(png)
     meta["confusion_png"] = png

@@ -11,6 +11,7 @@ from curation_platform.settings import language_policy
 
 # (threshold key, signal name, "min" | "max"), checked in this order.
 RULES: tuple[tuple[str, str, str], ...] = (
+    ("min_lang_share", "lang_share", "min"),      # the main language's share of a multi-segment document
     ("min_words", "n_words", "min"),
     ("max_words", "n_words", "max"),
     ("min_mean_word_length", "mean_word_length", "min"),

@@ -122,7 +122,8 @@ def quality_signals(text: str, *, stop: frozenset[str] = frozenset(), words: Cal
         "bullet_lines_ratio": sum(ln.startswith(_BULLETS) for ln in lines) / n_lines,
         "ellipsis_lines_ratio": sum(ln.endswith(_ELLIPSIS) for ln in lines) / n_lines,
         "alpha_words_ratio": _alpha_share(raw_tokens),
-        "lines_end_punct_ratio": sum(ln.endswith(_TERMINAL) for ln in lines) / n_lines,
+        # a ratio over one or two lines is a coin toss (a paragraph ending in a quote or a number): not measured
+        "lines_end_punct_ratio": sum(ln.endswith(_TERMINAL) for ln in lines) / n_lines if len(lines) >= 3 else None,
         "short_lines_ratio": sum(len(ln) <= 30 for ln in lines) / n_lines,
         "dup_line_frac": dup_line,
         "dup_line_char_frac": dup_line_chars,

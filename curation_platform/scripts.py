@@ -39,6 +39,10 @@ _IDS = np.array([_NAMES.index(r[2]) for r in _RANGES], dtype=np.int64)
 # Scripts written without spaces between words: word statistics are per character.
 UNSPACED = frozenset({"Thai", "Laoo", "Khmr", "Mymr", "Tibt", "Hani", "Hans", "Hant", "Hira", "Kana", "Jpan", "Java", "Bali"})
 
+# English-equivalent characters per character (FLORES parallel text): a Chinese sentence
+# holds what ~3 times as many Latin letters say. Used wherever lengths of two scripts meet.
+SCRIPT_CHAR_WEIGHT = {"Hans": 3.2, "Hant": 3.2, "Hani": 3.2, "Jpan": 2.2, "Hang": 1.9}
+
 _SIMPLIFIED = set("这们个说为时国会对来发经学过么现还进后长东车门问见开关书头义与从众样实")
 _TRADITIONAL = set("這們個說為時國會對來發經學過麼現還進後長東車門問見開關書頭義與從眾樣實")
 

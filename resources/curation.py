@@ -12,6 +12,7 @@ from dagster import ConfigurableResource
 
 from curation_platform.label import identifier_from_config
 from curation_platform.langid import LanguageIdentifier
+from curation_platform.langid_model import BUNDLED, resolve_model_dir
 from curation_platform.settings import load_config
 from curation_platform.storage import DATA_ROOT_ENV, Layout
 
@@ -42,16 +43,19 @@ class CurationResource(ConfigurableResource):
 
 
 class LangIdResource(ConfigurableResource):
-    """A fastText LID model: the stock lid.176 unless `model_path` names another (GlotLID, OpenLID...)."""
+    """Language ID: the platform's own model (shipped in the package), open-set, with the
+    stock lid.176 (or `model_path`: GlotLID, OpenLID...) as the fallback for languages
+    outside its label set. A retrained model in `trained_dir` wins over the shipped one
+    unless the config names a model folder itself."""
 
     model_path: Optional[str] = None
-    trained_dir: Optional[str] = None   # a trained model folder; used (routed with the stock model) when it exists
+    trained_dir: Optional[str] = None   # a retrained model folder; used when it holds a model
 
     def identifier(self, cfg: dict) -> LanguageIdentifier:
         lid = dict(cfg.get("langid", {}))
         if self.model_path:
             lid["model"] = self.model_path
-        if self.trained_dir and not lid.get("trained_dir"):
+        if self.trained_dir and lid.get("trained_dir", BUNDLED) in (None, BUNDLED) and resolve_model_dir(self.trained_dir):
             lid["trained_dir"] = self.trained_dir
         return identifier_from_config({**cfg, "langid": lid})
 

@@ -1,0 +1,195 @@
+"""The platform's own language-ID model at run time: a supervised fastText model trained
+here (shipped inside the package, or retrained by `curate train-langid` / the
+`train_langid` asset), routed with the stock lid.176 for languages outside its label set,
+and open-set: text it cannot vouch for gets `und`, never a neighbour's label.
+
+Every prediction carries the rule that decided it (`LangPrediction.rule`):
+
+- `model`: our model, its words within the language's calibrated lexicon;
+- `stock`: a language our model has no label for, named by the stock model;
+- `unknown`: our model named a language, but the text's words are not that language's
+  (its out-of-vocabulary rate is above the language's ceiling) and the stock model does
+  not know it either: a language nobody trained for;
+- `confusable`: the two best labels are a measured confusable pair, too close to call;
+- `low_score`: no label reached `min_score`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import regex
+
+from curation_platform.langid import UND, LangPrediction, LanguageIdentifier, to_flores_lang
+from curation_platform.lexicon import Lexicons
+from curation_platform.scripts import dominant_script
+
+BUNDLED = "bundled"
+_NOISE = regex.compile(r"[\p{N}\p{P}\p{S}\p{Z}\p{C}_]+")
+_SCRIPT_OWN = {"jpn": "Jpan", "kor": "Hang"}
+
+
+def bundled_model_dir() -> Path:
+    """The model folder shipped inside the package (model.ftz, lexicon.npz, model.json, README.md)."""
+    return Path(str(resources.files("curation_platform").joinpath("data/langid")))
+
+
+def resolve_model_dir(value: str | Path | None) -> Path | None:
+    """`bundled` / None -> the shipped model; a folder path -> that folder (None if it has no model)."""
+    if value in (None, "", BUNDLED):
+        path = bundled_model_dir()
+    else:
+        path = Path(value)
+    return path if (path / "model.json").is_file() else None
+
+
+def model_file(model_dir: Path) -> Path:
+    for name in ("model.ftz", "model.bin"):
+        if (model_dir / name).is_file():
+            return model_dir / name
+    raise FileNotFoundError(f"{model_dir}: no model.ftz or model.bin")
+
+
+def preprocess_parts(text: str) -> tuple[str, str]:
+    """(dominant script, the model's input line): lower case, digits and punctuation to
+    spaces, marks kept, and the script as a feature token."""
+    script = dominant_script(text)
+    body = " ".join(_NOISE.sub(" ", text.lower()).split())
+    return script, f"script_{script.lower()} {body}"
+
+
+class TrainedIdentifier(LanguageIdentifier):
+    """A model trained here: labels are FLORES codes, input is preprocessed text. The
+    label's script is the text's own (a Baybayin text is `tgl_Tglg`, never `tgl_Latn`)."""
+
+    def predict(self, texts: Sequence[str], scripts: Sequence[str | None] | None = None) -> list[LangPrediction]:
+        parts = [preprocess_parts(" ".join((t or "")[: self.max_chars].split())) for t in texts]
+        labels, probs = self.model.predict([p[1] for p in parts], k=self.k)
+        out = []
+        for raw, (script, _), labs, ps in zip(texts, parts, labels, probs):
+            top = tuple(zip([lab[9:] for lab in labs], [round(p if p < 1.0 else 1.0, 4) for p in ps.tolist()]))
+            if script == "Zyyy" or not top:
+                out.append(LangPrediction(UND, 0.0, script, (), "low_score"))
+                continue
+            label, score = top[0]
+            lang3, label_script = label.split("_", 1)
+            if script != label_script and _SCRIPT_OWN.get(lang3) != script and script not in ("Hans", "Hant", "Jpan"):
+                label = f"{lang3}_{script}"
+            out.append(LangPrediction(label if score >= self.min_score else UND, score, script, top, "model" if score >= self.min_score else "low_score"))
+        return out
+
+
+@dataclass
+class _Labels:
+    labels: list[str]
+
+    def get_labels(self) -> list[str]:
+        return self.labels
+
+
+class OpenSetIdentifier:
+    """Our model first; the stock model for languages we have no label for; `und` for
+    text that neither can vouch for (see the module docstring for the rules)."""
+
+    def __init__(self, trained: TrainedIdentifier, stock: LanguageIdentifier | None, lexicons: Lexicons | None = None,
+                 confusable: Mapping[str, Sequence[str]] | Sequence[Sequence[str]] = (), margin: float = 0.1,
+                 fallback_score: float = 0.5, prefer: set[str] | None = None, check_stock_below: float = 0.95):
+        self.trained, self.stock, self.lexicons = trained, stock, lexicons
+        self.margin, self.fallback_score, self.prefer, self.check_stock_below = margin, fallback_score, prefer, check_stock_below
+        self.pairs = confusable_pairs(confusable)
+        self.known = set(trained.model.get_labels())
+        self.known_langs = {lab.replace("__label__", "") for lab in self.known}
+        self.known3 = {lab.split("_")[0] for lab in self.known_langs}
+        self.min_score = trained.min_score
+
+    @property
+    def model(self) -> _Labels:
+        stock = set(self.stock.model.get_labels()) if self.stock else set()
+        return _Labels(sorted(stock | self.known))
+
+    def confusable_with(self, lang: str) -> set[str]:
+        """Languages measured as confusable with `lang` (FLORES codes)."""
+        return {b for a, b in self.pairs if a == lang} | {a for a, b in self.pairs if b == lang}
+
+    def predict(self, texts: Sequence[str], scripts: Sequence[str | None] | None = None) -> list[LangPrediction]:
+        ours = self.trained.predict(texts)
+        out: list[LangPrediction | None] = [None] * len(ours)
+        ask_stock: list[int] = []
+        for i, p in enumerate(ours):
+            if not p.top:
+                out[i] = p
+                continue
+            label = p.top[0][0]
+            unknown = False
+            if self.lexicons is not None and p.lang != UND:
+                unknown, _ = self.lexicons.unknown(texts[i], label)
+            if unknown:
+                out[i] = LangPrediction(UND, p.score, p.script, p.top, "unknown")
+                ask_stock.append(i)
+                continue
+            if len(p.top) >= 2 and p.lang != UND:
+                (a, pa), (b, pb) = p.top[0], p.top[1]
+                if pa - pb < self.margin and frozenset((a, b)) in self.pairs:
+                    out[i] = LangPrediction(UND, pa, p.script, p.top, "confusable")
+                    continue
+            out[i] = p
+            if self.stock is not None and (p.lang == UND or p.score < self.check_stock_below or (self.prefer is not None and label not in self.prefer)):
+                ask_stock.append(i)
+        if self.stock is not None and ask_stock:
+            stock = self.stock.predict([texts[i] for i in ask_stock])
+            for i, s in zip(ask_stock, stock):
+                mine = out[i]
+                if s.lang == UND:
+                    continue
+                s3 = s.lang.split("_")[0]
+                foreign = s3 not in self.known3
+                if mine.rule == "unknown":
+                    # a language only the stock model knows; if it names one of ours, it is the same closed-set guess
+                    if foreign and s.score >= self.fallback_score:
+                        out[i] = s._replace(rule="stock")
+                elif foreign and s.score >= self.fallback_score and (mine.lang == UND or mine.score < s.score):
+                    out[i] = s._replace(rule="stock")
+                elif self.prefer is not None and mine.lang != UND and mine.top[0][0] not in self.prefer:
+                    out[i] = s._replace(rule="stock")
+        return out  # type: ignore[return-value]
+
+
+def confusable_pairs(confusable: Mapping[str, Sequence[str]] | Sequence[Sequence[str]]) -> set[frozenset[str]]:
+    """Pairs from a measured table {lang: [confusable langs]} or from groups [[a, b, c], ...]."""
+    if isinstance(confusable, Mapping):
+        return {frozenset((a, b)) for a, others in confusable.items() for b in others if b != a}
+    return {frozenset((x, y)) for group in confusable for x in group for y in group if x != y}
+
+
+@lru_cache(maxsize=8)
+def _lexicons_version(path: str, mtime_ns: int) -> Lexicons:
+    return Lexicons.load(path)
+
+
+def _lexicons(path: str) -> Lexicons:
+    return _lexicons_version(path, Path(path).stat().st_mtime_ns)
+
+
+def load_model_dir(model_dir: str | Path, stock: LanguageIdentifier | None, cfg_langid: Mapping | None = None) -> OpenSetIdentifier:
+    """The open-set identifier over a model folder (ours, bundled or retrained)."""
+    cfg_langid = cfg_langid or {}
+    model_dir = Path(model_dir)
+    meta = json.loads((model_dir / "model.json").read_text("utf-8"))
+    trained = TrainedIdentifier(model_file(model_dir), k=3, min_score=float(cfg_langid.get("min_score", 0.25)),
+                                max_chars=int(cfg_langid.get("max_chars", 4000)))
+    router = cfg_langid.get("router", {}) or {}
+    lex = _lexicons(str(model_dir / "lexicon.npz")) if (model_dir / "lexicon.npz").is_file() and router.get("open_set", True) else None
+    confusable = router.get("confusable") or meta.get("confusable") or {}
+    prefer = meta.get("prefer_trained")
+    return OpenSetIdentifier(trained, stock, lex, confusable, float(router.get("margin", 0.1)),
+                             fallback_score=float(router.get("fallback_score", 0.5)),
+                             prefer=set(prefer) if prefer is not None and router.get("prefer_stock_where_better", True) else None)
+
+
+def known_languages(identifier) -> set[str]:
+    """ISO 639-3 codes an identifier (stock, ours, routed) can name."""
+    return {to_flores_lang(lab) for lab in identifier.model.get_labels()}
