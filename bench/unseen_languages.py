@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from curation_platform.label import identifier_from_config  # noqa: E402
-from curation_platform.langid_eval import (clean_paragraphs, flores_lines, leave_one_out, mixed_documents,  # noqa: E402
+from curation_platform.langid_eval import (clean_paragraphs, flores_lines, leave_languages_out, mixed_documents,  # noqa: E402
                                            short_sentences)
 from curation_platform.settings import load_config  # noqa: E402
 from curation_platform.storage import write_json  # noqa: E402
@@ -100,7 +100,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for lang in [x for x in args.leave_out.split(",") if x]:
             t0 = time.perf_counter()
-            r = leave_one_out(args.data, lang, Path(tmp), cfg, params=FAST if args.fast else None)
+            r = leave_languages_out(args.data, [lang], Path(tmp), cfg, params=FAST if args.fast else None)[lang]
             r["seconds"] = round(time.perf_counter() - t0, 1)
             result["leave_out"][lang] = r
             b, nb, a = r["before"], r["before_no_stock"], r["after"]

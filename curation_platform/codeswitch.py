@@ -51,13 +51,15 @@ def segments(text: str, script: str = "", window: int = 200) -> list[str]:
     """Sentences (or lines); fixed windows of about `window` characters, cut at a space
     where there is one, for scripts without sentence punctuation."""
     if script in NO_SENTENCE_PUNCT:
-        out, i = [], 0
-        while i < len(text):
-            j = min(len(text), i + window)
-            cut = text.rfind(" ", i + window // 2, j) if j < len(text) else j
-            j = cut if cut > i else j
-            out.append(text[i:j])
-            i = j
+        out = []
+        for line in text.split("\n"):  # a line break still ends a segment
+            i = 0
+            while i < len(line):
+                j = min(len(line), i + window)
+                cut = line.rfind(" ", i + window // 2, j) if j < len(line) else j
+                j = cut if cut > i else j
+                out.append(line[i:j])
+                i = j
         return [s.strip() for s in out if s.strip()]
     return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
 

@@ -112,12 +112,13 @@ def label_frame(df: pl.DataFrame, cfg: dict, identifier: LanguageIdentifier | No
             share = None
             if not from_hint and not from_script and mix.segments >= 2:
                 # several segments: the main language's share of them and their confidence decide
-                if mix.main != UND:
+                if mix.main != UND and mix.main_share >= 1.0 - mix.labelled:
                     rule = "segments" if lang != mix.main else rule if pred.rule != "unknown" else "segments"
                     lang, score = mix.main, mix.confidence
-                else:
-                    lang, rule = UND, "unknown" if mix.main_unknown else rule
-                share = mix.main_share
+                else:  # no language holds more of the text than the segments nobody can name
+                    lang, rule = UND, "unknown" if mix.main_unknown or pred.rule == "unknown" else "segments_und"
+                # segments filed under a measured confusable of the main language are not another language
+                share = round(mix.main_share + sum(mix.share(c) for c in confusable_with(lang)) * mix.labelled, 4) if lang != UND else mix.main_share
             routed = route(lang, mix, targets, min_share) if targets and mix.shares else lang  # und documents too: mixed text often is
             was_routed = routed != lang
             if was_routed:  # a code-switched document filed under its target language; its score is the target's share

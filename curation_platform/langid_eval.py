@@ -64,15 +64,15 @@ def clean_paragraphs(data_dir: Path, langs: Sequence[str], cfg: dict, identifier
 
 
 def mixed_documents(data_dir: Path, langs: Sequence[str], cfg: dict, identifier, *, per_doc: int = 8, max_english: float = 0.4,
-                    seed: int = 0, docs_per_lang: int = 30) -> dict[str, dict]:
+                    seed: int = 0, docs_per_lang: int = 40) -> dict[str, dict]:
     """Documents of a main language with 0..`max_english` of their sentences in English, in
     random positions: kept under the main language? and the error of the measured English share."""
-    rng = random.Random(seed)
     eng = flores_lines(data_dir, "eng_Latn")
     out = {}
     for lang in langs:
         if lang == "eng_Latn":
             continue
+        rng = random.Random(f"{seed}:{lang}")  # the same documents for a language whatever else is measured
         main = flores_lines(data_dir, lang)
         texts, truth = [], []
         for d in range(docs_per_lang):
@@ -104,28 +104,31 @@ def short_sentences(data_dir: Path, langs: Sequence[str], identifier, words: tup
     return out
 
 
-def leave_one_out(data_dir: Path, lang: str, work: Path, cfg: dict, *, params: dict | None = None, added: int = 500,
-                  log: Callable[[str], None] = lambda m: None) -> dict:
-    """Train without `lang` (every shared source of it left out), measure its held-out
+def leave_languages_out(data_dir: Path, langs: Sequence[str], work: Path, cfg: dict, *, params: dict | None = None, added: int = 500,
+                        log: Callable[[str], None] = lambda m: None) -> dict[str, dict]:
+    """Train without `langs` (every shared source of them left out), measure their held-out
     paragraphs through the label stage, with the stock fallback and without it (a language
-    nobody knows); then add `added` of its sentences (FLORES lines 1-`added`) as a user
-    would, as a `<code>.txt` file, retrain, and measure again."""
+    nobody knows); then add `added` sentences of each (FLORES lines 1-`added`) as a user
+    would, as `<code>.txt` files, retrain, and measure again."""
     from curation_platform.label import identifier_from_config
     from curation_platform.langid_model import load_model_dir
 
-    paras = paragraphs(flores_lines(data_dir, lang))
-    res: dict = {"language": lang}
-    without = work / f"without-{lang}"
-    train_and_evaluate(data_dir, without, params=params, cfg_langid=cfg["langid"], exclude=[lang], log=log)
-    for name, stock in (("before", True), ("before_no_stock", False)):
-        ident = load_model_dir(without, identifier_from_config({**cfg, "langid": {**cfg["langid"], "trained_dir": "stock"}}) if stock else None, cfg["langid"])
-        lab = label_paragraphs(paras, cfg, ident)
-        res[name] = outcomes(lang, lab["lang"].to_list(), lab["keep"].to_list())
-    user = work / f"user-{lang}"
+    tag = "-".join(langs)
+    without, with_dir, user = work / f"without-{tag}", work / f"with-{tag}", work / f"user-{tag}"
+    train_and_evaluate(data_dir, without, params=params, cfg_langid=cfg["langid"], exclude=list(langs), log=log)
     user.mkdir(parents=True, exist_ok=True)
-    (user / f"{lang}.txt").write_text("\n".join(flores_lines(data_dir, lang, (TRAIN_LINES[0], added))) + "\n", "utf-8")
-    with_dir = work / f"with-{lang}"
-    train_and_evaluate(data_dir, with_dir, extra_dirs=[user], params=params, cfg_langid=cfg["langid"], exclude=[lang], log=log)
-    lab = label_paragraphs(paras, cfg, identifier_from_config({**cfg, "langid": {**cfg["langid"], "trained_dir": str(with_dir)}}))
-    res["after"] = outcomes(lang, lab["lang"].to_list(), lab["keep"].to_list())
-    return res
+    for lang in langs:
+        (user / f"{lang}.txt").write_text("\n".join(flores_lines(data_dir, lang, (TRAIN_LINES[0], added))) + "\n", "utf-8")
+    train_and_evaluate(data_dir, with_dir, extra_dirs=[user], params=params, cfg_langid=cfg["langid"], exclude=list(langs), log=log)
+    stock = identifier_from_config({**cfg, "langid": {**cfg["langid"], "trained_dir": "stock"}})
+    idents = {"before": load_model_dir(without, stock, cfg["langid"]), "before_no_stock": load_model_dir(without, None, cfg["langid"]),
+              "after": load_model_dir(with_dir, stock, cfg["langid"])}
+    out = {}
+    for lang in langs:
+        paras = paragraphs(flores_lines(data_dir, lang))
+        res: dict = {"language": lang, "left_out_with": [x for x in langs if x != lang]}
+        for name, ident in idents.items():
+            lab = label_paragraphs(paras, cfg, ident)
+            res[name] = outcomes(lang, lab["lang"].to_list(), lab["keep"].to_list())
+        out[lang] = res
+    return out

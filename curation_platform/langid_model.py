@@ -10,6 +10,8 @@ Every prediction carries the rule that decided it (`LangPrediction.rule`):
 - `unknown`: our model named a language, but the text's words are not that language's
   (its out-of-vocabulary rate is above the language's ceiling) and the stock model does
   not know it either: a language nobody trained for;
+- `lexicon`: the two best labels are measured confusables and the second one's lexicon
+  covers the text better (by `lexicon_margin`): close relatives are told apart by words;
 - `confusable`: the two best labels are a measured confusable pair, too close to call;
 - `low_score`: no label reached `min_score`."""
 
@@ -97,10 +99,16 @@ class OpenSetIdentifier:
 
     def __init__(self, trained: TrainedIdentifier, stock: LanguageIdentifier | None, lexicons: Lexicons | None = None,
                  confusable: Mapping[str, Sequence[str]] | Sequence[Sequence[str]] = (), margin: float = 0.1,
-                 fallback_score: float = 0.5, prefer: set[str] | None = None, check_stock_below: float = 0.95):
+                 fallback_score: float = 0.5, prefer: set[str] | None = None, check_stock_below: float = 0.95,
+                 lexicon_margin: float = 0.02):
         self.trained, self.stock, self.lexicons = trained, stock, lexicons
         self.margin, self.fallback_score, self.prefer, self.check_stock_below = margin, fallback_score, prefer, check_stock_below
         self.pairs = confusable_pairs(confusable)
+        self._partners: dict[str, set[str]] = {}
+        for a, b in (tuple(pair) for pair in self.pairs):
+            self._partners.setdefault(a, set()).add(b)
+            self._partners.setdefault(b, set()).add(a)
+        self.lexicon_margin = lexicon_margin
         self.known = set(trained.model.get_labels())
         self.known_langs = {lab.replace("__label__", "") for lab in self.known}
         self.known3 = {lab.split("_")[0] for lab in self.known_langs}
@@ -113,7 +121,7 @@ class OpenSetIdentifier:
 
     def confusable_with(self, lang: str) -> set[str]:
         """Languages measured as confusable with `lang` (FLORES codes)."""
-        return {b for a, b in self.pairs if a == lang} | {a for a, b in self.pairs if b == lang}
+        return set(self._partners.get(lang, ()))
 
     def predict(self, texts: Sequence[str], scripts: Sequence[str | None] | None = None) -> list[LangPrediction]:
         ours = self.trained.predict(texts)
@@ -131,7 +139,17 @@ class OpenSetIdentifier:
                 out[i] = LangPrediction(UND, p.score, p.script, p.top, "unknown")
                 ask_stock.append(i)
                 continue
-            if len(p.top) >= 2 and p.lang != UND:
+            if len(p.top) >= 2 and p.lang != UND and label in self._partners:
+                rivals = [(c, pc) for c, pc in p.top[1:] if c in self._partners[label]]
+                if rivals and self.lexicons is not None:
+                    # close relatives: the language whose words the text uses decides (the softmax leans
+                    # to the relative with more training text: Indonesian paragraphs were filed as Malay)
+                    mine = self.lexicons.oov(texts[i], label)
+                    best = min(((self.lexicons.oov(texts[i], c), c, pc) for c, pc in rivals), key=lambda x: (x[0] is None, x[0] or 0))
+                    if mine is not None and best[0] is not None and best[0] < mine - self.lexicon_margin:
+                        group = p.top[0][1] + sum(pc for _, pc in rivals)  # sure of the group; the words pick the member
+                        out[i] = p._replace(lang=best[1].split("_")[0] + p.lang[len(label.split("_")[0]):], score=round(min(1.0, group), 4), rule="lexicon")
+                        continue
                 (a, pa), (b, pb) = p.top[0], p.top[1]
                 if pa - pb < self.margin and frozenset((a, b)) in self.pairs:
                     out[i] = LangPrediction(UND, pa, p.script, p.top, "confusable")
