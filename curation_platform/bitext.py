@@ -3,6 +3,7 @@ similarity), dedup, construct. The Dagster assets and `curate bitext` call these
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Callable
@@ -30,19 +31,51 @@ def embedder_from_config(cfg: dict, cache_path: str | Path | None, base_url: str
                            batch_size=int(ecfg.get("batch_size", 64)), cache_path=cache_path)
 
 
-def similarity(df: pl.DataFrame, embedder: EmbeddingClient, cfg: dict, progress: Callable[[int, int], None] | None = None) -> dict[str, list]:
-    """Cosine and ratio margin per pair; neighbourhoods within the same language pair."""
+def similarity(df: pl.DataFrame, embedder: EmbeddingClient, cfg: dict, progress: Callable[[int, int], None] | None = None) -> dict:
+    """Cosine and ratio margin per pair (neighbourhoods within the same language pair), and
+    per language pair a margin threshold calibrated on the corpus's own negatives: the same
+    sentences with the targets shifted by a random offset. Where aligned and shifted
+    margins do not separate (AUC below `min_auc`), the similarity rule is off for that pair,
+    and `calibration` says so: a multilingual encoder that has never seen a language scores
+    its aligned pairs like random ones, and a global threshold then drops clean pairs at random."""
     ecfg = cfg.get("bitext", {}).get("embeddings", {})
+    scfg = cfg.get("bitext", {}).get("similarity", {}) or {}
     sims = np.full(df.height, np.nan)
     margins = np.full(df.height, np.nan)
+    thresholds = np.full(df.height, np.nan)
     idx_all = np.arange(df.height)
+    calibration: dict[str, dict] = {}
     for (sl, tl), group in df.with_columns(pl.Series("_i", idx_all)).group_by(["src_lang", "tgt_lang"], maintain_order=True):
         idx = group["_i"].to_numpy()
         s = embedder.embed(group["src_text"].to_list(), progress)
         t = embedder.embed(group["tgt_text"].to_list(), progress)
-        cos, mar = margin_scores(s, t, k=int(ecfg.get("k", 4)), batch=int(ecfg.get("margin_block", 2048)))
+        k, block = int(ecfg.get("k", 4)), int(ecfg.get("margin_block", 2048))
+        cos, mar = margin_scores(s, t, k=k, batch=block)
         sims[idx], margins[idx] = cos, mar
-    return {"sim": [None if np.isnan(v) else round(float(v), 5) for v in sims], "margin": [None if np.isnan(v) else round(float(v), 5) for v in margins]}
+        cal = calibrate_margin(s, t, mar, k=k, block=block, quantile=float(scfg.get("negative_quantile", 0.98)),
+                               min_auc=float(scfg.get("min_auc", 0.8)), min_pairs=int(scfg.get("min_pairs", 50)), seed=int(scfg.get("seed", 0)))
+        calibration[f"{sl}-{tl}"] = cal
+        if cal["on"]:
+            thresholds[idx] = cal["threshold"]
+    as_list = lambda a: [None if np.isnan(v) else round(float(v), 5) for v in a]  # noqa: E731
+    return {"sim": as_list(sims), "margin": as_list(margins), "min_margin": as_list(thresholds), "calibration": calibration}
+
+
+def calibrate_margin(s: np.ndarray, t: np.ndarray, margins: np.ndarray, *, k: int = 4, block: int = 2048, quantile: float = 0.98,
+                     min_auc: float = 0.8, min_pairs: int = 50, seed: int = 0) -> dict:
+    """{auc, threshold, on, pairs}: the AUC of aligned against shifted-target margins and the
+    `quantile` of the shifted ones (the margin a misaligned pair of this corpus reaches)."""
+    n = len(margins)
+    if n < min_pairs:
+        return {"pairs": n, "auc": None, "threshold": None, "on": False, "why": f"fewer than {min_pairs} pairs to calibrate on"}
+    shift = int(np.random.default_rng(seed).integers(1, n))
+    _, neg = margin_scores(s, t[np.roll(np.arange(n), shift)], k=k, batch=block)
+    ranks = np.argsort(np.argsort(np.concatenate([margins, neg]))) + 1
+    auc = float((ranks[:n].sum() - n * (n + 1) / 2) / (n * n))
+    threshold = float(np.quantile(neg, quantile))
+    on = auc >= min_auc
+    return {"pairs": n, "auc": round(auc, 4), "threshold": round(threshold, 5), "on": on,
+            "why": None if on else f"aligned and shifted margins do not separate (AUC {auc:.3f} < {min_auc})"}
 
 
 def parse_bitext_file(path: str | Path, out_file: str | Path, quarantine_file: str | Path, provenance_dir: str | Path | None = None) -> dict:
@@ -71,6 +104,7 @@ def label_bitext_file(in_file: str | Path, out_file: str | Path, cfg: dict, iden
     reasons = out.filter(~pl.col("keep")).group_by("drop_reason").len().sort("len", descending=True)
     per_pair = out.group_by("src_lang", "tgt_lang").agg(pl.len().alias("in"), pl.col("keep").sum().alias("kept")).sort("src_lang", "tgt_lang")
     return {"rows_in": df.height, "pairs": out.height, "kept": int(out["keep"].sum()) if out.height else 0, "similarity": embedder is not None,
+            "similarity_calibration": similarity_calibration(out),
             "drop_reasons": {r["drop_reason"]: r["len"] for r in reasons.iter_rows(named=True)},
             "per_pair": {f"{r['src_lang']}-{r['tgt_lang']}": {"in": r["in"], "kept": r["kept"]} for r in per_pair.iter_rows(named=True)}}
 
@@ -121,6 +155,14 @@ def dedup_bitext(labelled_files: list[Path], out_file: str | Path, cfg: dict) ->
     return stats
 
 
+def similarity_calibration(frame: pl.DataFrame) -> dict[str, dict]:
+    """{src-tgt: calibration} from labelled pairs (the `margin_calibration` column); the last shard's wins."""
+    if "margin_calibration" not in frame.columns:
+        return {}
+    rows = frame.select("src_lang", "tgt_lang", "margin_calibration").drop_nulls().unique(subset=["src_lang", "tgt_lang"], keep="last", maintain_order=True)
+    return {f"{r['src_lang']}-{r['tgt_lang']}": json.loads(r["margin_calibration"]) for r in rows.iter_rows(named=True)}
+
+
 RELEASE_PAIR_COLUMNS = ["pair_id", "src_lang", "tgt_lang", "src_text", "tgt_text", "source", "locator", "license", "score", "sim", "margin"]
 
 
@@ -148,13 +190,21 @@ def construct_bitext(labelled_files: list[Path], dedup_file: str | Path, release
     reasons = frame.filter(~pl.col("final_keep")).group_by("final_reason").len().sort("len", descending=True)
     manifest = {"build_id": build_id, "pairs_in": frame.height, "pairs_released": kept.height, "language_pairs": pairs,
                 "drop_reasons": {r["final_reason"]: r["len"] for r in reasons.iter_rows(named=True)},
-                "similarity_scored": bool(frame["margin"].is_not_null().any()) if "margin" in frame.columns else False}
+                "similarity_scored": bool(frame["margin"].is_not_null().any()) if "margin" in frame.columns else False,
+                "similarity_calibration": similarity_calibration(frame)}
     write_json(manifest, staging / "manifest.json")
     card = [f"# Parallel corpus release `{build_id}`", "", f"{kept.height} of {frame.height} sentence pairs released.", "",
             "| language pair | pairs | source chars | target chars |", "|---|---:|---:|---:|"]
     card += [f"| {k} | {v['pairs']} | {v['src_chars']} | {v['tgt_chars']} |" for k, v in sorted(pairs.items())]
     card += ["", "## Why pairs were dropped", "", "| reason | pairs |", "|---|---:|"]
     card += [f"| {k} | {v} |" for k, v in manifest["drop_reasons"].items()]
+    if manifest["similarity_calibration"]:
+        card += ["", "## Similarity, calibrated per language pair", "",
+                 "The margin threshold of a pair is the 98th percentile of its own shifted-target negatives; where aligned and "
+                 "shifted margins do not separate, the similarity rule is off for that pair.", "",
+                 "| language pair | AUC aligned vs shifted | margin threshold | similarity rule |", "|---|---:|---:|---|"]
+        card += [f"| {k} | {c.get('auc')} | {c.get('threshold')} | {'on' if c.get('on') else 'off: ' + str(c.get('why'))} |"
+                 for k, c in sorted(manifest["similarity_calibration"].items())]
     card += ["", "Files per pair: `pairs.parquet` (with signals `sim`, `margin`) and a Moses export `corpus.<src>-<tgt>.<lang>`.", ""]
     write_text("\n".join(card), staging / "README.md")
     final = publish_dir(staging, release_root / "builds" / build_id, release_root / "current", Path("builds") / build_id)

@@ -8,6 +8,8 @@ available (`sim`, `margin`; null when not computed, never faked)."""
 
 from __future__ import annotations
 
+import json
+
 import re
 import unicodedata
 from collections import Counter
@@ -15,7 +17,7 @@ from difflib import SequenceMatcher
 
 import polars as pl
 
-from curation_platform.langid import LanguageIdentifier, to_flores_lang
+from curation_platform.langid import UND, LanguageIdentifier, to_flores_lang
 from curation_platform.scripts import SCRIPT_CHAR_WEIGHT, UNSPACED, dominant_script
 from curation_platform.standardize import normalize_text
 from curation_platform.words import stop_words, words
@@ -93,15 +95,17 @@ def pair_signals(src: str, tgt: str, src_lang: str, tgt_lang: str) -> dict[str, 
     }
 
 
-def _lang_ok(pred, declared: str, known: set[str], text: str, min_chars: int) -> tuple[bool, float]:
+def _lang_ok(pred, declared: str, known: set[str], text: str, min_chars: int, relatives: set[str] = frozenset()) -> tuple[bool, float]:
     """Declared language among the model's top-k (close languages are confusable on
-    one sentence), or a language the model has no label for, or a side too short for
-    language id to mean anything (similarity still catches those); plus its probability."""
+    one sentence), a measured confusable of the prediction (`relatives`, FLORES codes),
+    `und` (the model names no other language), a language the model has no label for, or
+    a side too short for language id to mean anything (similarity still catches those);
+    plus its probability."""
     want = declared.split("_")[0]
     probs = {code.split("_")[0]: p for code, p in pred.top}
-    if want not in known or len(text) < min_chars:
+    if want not in known or len(text) < min_chars or pred.lang == UND:
         return True, probs.get(want, 0.0)
-    return want in probs, probs.get(want, 0.0)
+    return want in probs or pred.lang in relatives, probs.get(want, 0.0)
 
 
 def _word_equiv(tokens: float, chars: float, script: str) -> float:
@@ -165,6 +169,7 @@ def label_pairs(df: pl.DataFrame, cfg: dict, identifier: LanguageIdentifier, sim
     tgt = [normalize_text(t or "", ftfy_fix=std.get("ftfy", True))[0] for t in df["tgt_text"].to_list()]
     src_langs, tgt_langs = df["src_lang"].to_list(), df["tgt_lang"].to_list()
     known = {to_flores_lang(lab) for lab in identifier.model.get_labels()}
+    relatives = getattr(identifier, "confusable_with", lambda lang: set())
     ps, pt = identifier.predict(src), identifier.predict(tgt)
     rows, keeps, reasons = [], [], []
     sims = similarity or {}
@@ -172,11 +177,13 @@ def label_pairs(df: pl.DataFrame, cfg: dict, identifier: LanguageIdentifier, sim
         sig = pair_signals(src[i], tgt[i], src_langs[i], tgt_langs[i])
         pol = pair_policy(bcfg.get("policy", {}), src_langs[i], tgt_langs[i])
         min_chars = int(pol.get("lang_check_min_chars", 20))
-        s_ok, s_p = _lang_ok(ps[i], src_langs[i], known, src[i], min_chars)
-        t_ok, t_p = _lang_ok(pt[i], tgt_langs[i], known, tgt[i], min_chars)
+        s_ok, s_p = _lang_ok(ps[i], src_langs[i], known, src[i], min_chars, relatives(src_langs[i]))
+        t_ok, t_p = _lang_ok(pt[i], tgt_langs[i], known, tgt[i], min_chars, relatives(tgt_langs[i]))
         sig.update({"src_lang_score": round(s_p, 4), "tgt_lang_score": round(t_p, 4)})
         sig["sim"] = sims.get("sim", [None] * len(src))[i]
         sig["margin"] = sims.get("margin", [None] * len(src))[i]
+        if pol.get("min_margin") is None and sig["margin"] is not None:  # no absolute threshold: the corpus's own calibration
+            pol = {**pol, "min_margin": sims["min_margin"][i]}
         derived = {
             "src_lang_ok": s_ok, "tgt_lang_ok": t_ok,
             "min_side_tokens": min(sig["src_tokens"], sig["tgt_tokens"]),
@@ -190,6 +197,9 @@ def label_pairs(df: pl.DataFrame, cfg: dict, identifier: LanguageIdentifier, sim
         keeps.append(keep)
         reasons.append(reason)
     sig_df = pl.DataFrame(rows, schema={**{k: pl.Float64 for k in PAIR_SIGNALS}, "sim": pl.Float64, "margin": pl.Float64, "src_lang_pred": pl.String, "tgt_lang_pred": pl.String})
+    cal = sims.get("calibration") or {}
+    cal_json = {pair: json.dumps(c, sort_keys=True) for pair, c in cal.items()}
     return pl.concat([df.with_columns(pl.Series("src_text", src), pl.Series("tgt_text", tgt)), sig_df], how="horizontal").with_columns(
+        pl.Series("margin_calibration", [cal_json.get(f"{a}-{b}") for a, b in zip(src_langs, tgt_langs)], dtype=pl.String),
         pl.Series("keep", keeps, dtype=pl.Boolean), pl.Series("drop_reason", reasons, dtype=pl.String)
     )

@@ -308,7 +308,23 @@ def model_card(meta: dict, train: list[tuple[str, str]]) -> str:
 CONFUSABLE = [["ind_Latn", "zsm_Latn", "min_Latn"], ["jav_Latn", "sun_Latn", "ind_Latn"], ["ceb_Latn", "war_Latn", "tgl_Latn"],
               ["ace_Latn", "ban_Latn", "min_Latn"], ["zho_Hans", "jpn_Jpan"]]
 load_routed = load_model_dir  # the name earlier callers use
-DEFAULT_PARAMS = {"word_ngrams": 2, "epoch": 20, "dim": 64, "minn": 2, "maxn": 5, "bucket": 500_000, "quantize": True, "cutoff": 100_000}
+DEFAULT_PARAMS = {"word_ngrams": 2, "epoch": 20, "dim": 32, "minn": 2, "maxn": 5, "bucket": 500_000, "quantize": True, "cutoff": 100_000}
+
+
+def calibrate_policy(train: list[tuple[str, str]], log: Callable[[str], None] = lambda m: None) -> dict:
+    """Quality thresholds for every language of the model, from its own training text
+    (documents of 8 sentences; looser than the packaged policy only where that text needs it)."""
+    from curation_platform.calibrate import calibrate, reference_documents
+    from curation_platform.settings import load_config
+
+    by: dict[str, list[str]] = defaultdict(list)
+    for lab, text in train:
+        by[lab].append(text)
+    reference = {lab: reference_documents(list(dict.fromkeys(texts))) for lab, texts in by.items()}
+    base = load_config(overrides={"policy": {"calibrated": {}}})
+    thresholds = calibrate({k: v for k, v in reference.items() if len(v) >= 10}, policy=base["policy"], lexicons=base.get("lexicons"))
+    log(f"calibrated policy thresholds for {len(thresholds)} languages")
+    return {"method": "per-language quantiles of the model's training text (calibrate.py)", "languages": thresholds}
 
 
 def train_params(tcfg: dict) -> dict:
@@ -367,6 +383,7 @@ def train_and_evaluate(data_dir: Path, out_dir: Path, *, extra_dirs: Sequence[Pa
     routed = OpenSetIdentifier(ours, stock, lexicons, confusable, float(router.get("margin", 0.1)), prefer=set(prefer))
     scores["routed"] = evaluate(predict(routed), held, langs)
     lexicons.save(out_dir / "lexicon.npz")
+    write_json(calibrate_policy(train, log), out_dir / "policy.json")
     staged.replace(final)
     for stale in {"model.bin", "model.ftz"} - {final.name}:
         (out_dir / stale).unlink(missing_ok=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
@@ -25,6 +26,7 @@ import regex
 import xxhash
 
 _TOKEN = regex.compile(r"[\p{L}\p{M}]+")
+_ASCII_WORD = re.compile(r"[A-Za-z]+")
 # Scripts whose "words" are runs of characters: count character bigrams instead.
 _BIGRAM_SCRIPTS = regex.compile(r"[\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}\p{Tibetan}]")
 MIN_UNITS = 8          # fewer units than this: no verdict (a short line says too little)
@@ -32,6 +34,8 @@ MIN_UNITS = 8          # fewer units than this: no verdict (a short line says to
 
 def units(text: str) -> list[str]:
     """The lexical units of a text (see the module docstring)."""
+    if text.isascii():  # the common case, in C: the same units as below
+        return [t.lower() for t in _ASCII_WORD.findall(text) if not t[0].isupper()]
     out: list[str] = []
     for tok in _TOKEN.findall(text):
         if _BIGRAM_SCRIPTS.match(tok):
@@ -73,9 +77,11 @@ class Lexicons:
 
     def unknown(self, text: str, lang: str) -> tuple[bool, float | None]:
         """(the text is not `lang`, its OOV rate): above the language's ceiling."""
-        rate = self.oov(text, lang)
         ceiling = self.ceilings.get(lang)
-        return (rate is not None and ceiling is not None and rate > ceiling), rate
+        if ceiling is None:
+            return False, None
+        rate = self.oov(text, lang)
+        return (rate is not None and rate > ceiling), rate
 
     def save(self, path: Path) -> None:
         """One .npz (hashes) beside one .json (ceilings); written atomically."""

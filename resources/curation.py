@@ -13,7 +13,7 @@ from dagster import ConfigurableResource
 from curation_platform.label import identifier_from_config
 from curation_platform.langid import LanguageIdentifier
 from curation_platform.langid_model import BUNDLED, resolve_model_dir
-from curation_platform.settings import load_config
+from curation_platform.settings import load_config, model_calibration
 from curation_platform.storage import DATA_ROOT_ENV, Layout
 
 
@@ -39,6 +39,10 @@ class CurationResource(ConfigurableResource):
         qm = cfg.setdefault("quality_model", {})
         if not qm.get("trained_dir"):
             qm["trained_dir"] = str(Path(self.data_root) / "models" / "quality")
+        retrained = Path(self.data_root) / "models" / "langid"
+        if cfg.get("langid", {}).get("trained_dir", BUNDLED) in (None, BUNDLED) and (retrained / "policy.json").is_file():
+            # the thresholds calibrated with the retrained model (they cover the languages a user added)
+            cfg["policy"]["calibrated"] = {**cfg["policy"].get("calibrated", {}), **model_calibration(str(retrained))}
         return cfg
 
 
