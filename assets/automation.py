@@ -293,7 +293,7 @@ def parallel_inbox_sensor(context: SensorEvaluationContext, curation: CurationRe
 
 
 train_langid_job = define_asset_job(
-    "train_langid", selection=AssetSelection.assets("train_langid"),
+    "retrain_langid", selection=AssetSelection.assets("train_langid"),
     description="Retrain our language-ID model (with the sentences in inbox/langid/).",
 )
 

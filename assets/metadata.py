@@ -20,6 +20,17 @@ def check_result(name: str, report: Report, *, warn: bool = False) -> AssetCheck
     )
 
 
+def drop_rate_check(path: Path, cfg: dict, *, lang_col: str = "lang", name: str = "drop_rate_per_language") -> AssetCheckResult:
+    """A warning (never blocking) when one rule drops more than `checks.max_rule_drop_share`
+    of one language's rows in a shard, naming the rule and the language."""
+    from curation_platform.validation import check_drop_rates
+
+    ccfg = cfg.get("checks", {}) or {}
+    df = pl.read_parquet(path, columns=[lang_col, "keep", "drop_reason"])
+    report = check_drop_rates(df, float(ccfg.get("max_rule_drop_share", 0.5)), int(ccfg.get("min_docs_per_language", 10)), lang_col)
+    return check_result(name, report, warn=True)
+
+
 def schema_check(path: Path, required: list[str]) -> AssetCheckResult:
     return check_result("schema", check_columns(pl.read_parquet_schema(path), required))
 

@@ -3,7 +3,7 @@
 from dagster import AssetCheckSpec, AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from curation_platform import plots
-from curation_platform.assets.metadata import check_result, counts_table
+from curation_platform.assets.metadata import drop_rate_check, check_result, counts_table
 from curation_platform.assets.partitions import parallel_corpora
 from curation_platform.bitext import construct_bitext, dedup_bitext, label_bitext_file, parse_bitext_file
 from curation_platform.bitext_readers import moses_siblings
@@ -46,7 +46,8 @@ def parallel(context: AssetExecutionContext, curation: CurationResource) -> Mate
 
 
 @asset(partitions_def=parallel_corpora, group_name=CORPUS, kinds={"parquet", "fasttext", "openai"}, deps=[parallel],
-       check_specs=[AssetCheckSpec("kept_plus_dropped_equals_input", asset="parallel_label", blocking=True)])
+       check_specs=[AssetCheckSpec("kept_plus_dropped_equals_input", asset="parallel_label", blocking=True),
+                    AssetCheckSpec("drop_rate_per_language", asset="parallel_label", description="warns when one rule drops most pairs of one target language")])
 def parallel_label(context: AssetExecutionContext, curation: CurationResource, langid: LangIdResource, embeddings: EmbeddingsResource) -> MaterializeResult:
     """One column per pair signal (rules, language id, similarity + margin when an endpoint is set), then keep/drop_reason."""
     layout, key, cfg = curation.layout, context.partition_key, curation.config()
@@ -66,7 +67,8 @@ def parallel_label(context: AssetExecutionContext, curation: CurationResource, l
                   "similarity_calibration": MetadataValue.md(plots.markdown_table(cal)) if cal else "similarity not computed",
                   "per_pair": MetadataValue.md(plots.markdown_table(rows)) if rows else "none",
                   "drop_reasons": counts_table(stats["drop_reasons"], "reason", "pairs")},
-        check_results=[check_result("kept_plus_dropped_equals_input", report)],
+        check_results=[check_result("kept_plus_dropped_equals_input", report),
+                       drop_rate_check(layout.stage_file(CORPUS, "labelled", key), cfg, lang_col="tgt_lang")],
     )
 
 

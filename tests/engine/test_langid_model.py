@@ -108,3 +108,13 @@ def test_lexicon_units_and_ceilings_come_from_the_language_alone():
     assert lex.unknown("kata satu dua tiga empat lima enam tujuh delapan sembilan", "aaa_Latn") == (False, 0.0)
     assert lex.unknown("ini adalah kalimat yang sama sekali berbeda dengan kosakata lain", "aaa_Latn")[0] is True
     assert lex.oov("kata satu", "aaa_Latn") is None  # too short for a verdict
+
+
+def test_drop_rate_check_names_the_rule_and_the_language():
+    from curation_platform.validation import check_drop_rates
+
+    df = pl.DataFrame({"lang": ["kor_Hang"] * 20 + ["ind_Latn"] * 20, "keep": [False] * 15 + [True] * 25,
+                       "drop_reason": ["min_mean_word_length"] * 15 + [None] * 25})
+    report = check_drop_rates(df, max_share=0.5)
+    assert not report.passed and report.description == "kor_Hang: min_mean_word_length drops 75% of 20"
+    assert check_drop_rates(df, max_share=0.8).passed
