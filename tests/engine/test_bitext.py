@@ -114,3 +114,24 @@ def test_numbers_spelled_out_or_as_months_are_not_a_mismatch():
     assert mismatch("It costs 1,250 dollars", "Harganya 1.250 dolar") == 0.0
     assert mismatch("a 650 pound pig", "babi 651 pon") == 1.0
     assert mismatch("a pig", "babi 2024 pon") == 1.0
+
+
+def test_margin_threshold_is_calibrated_per_pair_and_off_where_margins_do_not_separate():
+    """The corpus's own shifted-target negatives set the threshold; an encoder that does not
+    know a language (aligned vectors no closer than random ones) switches the rule off."""
+    import numpy as np
+
+    from curation_platform.bitext import calibrate_margin
+    from curation_platform.embeddings import margin_scores
+
+    rng = np.random.default_rng(0)
+    unit = lambda m: m / np.linalg.norm(m, axis=1, keepdims=True)  # noqa: E731
+    s = unit(rng.normal(size=(300, 32)))
+    known = unit(s + 0.3 * rng.normal(size=s.shape))
+    unknown = unit(rng.normal(size=s.shape))
+    on = calibrate_margin(s, known, margin_scores(s, known)[1])
+    off = calibrate_margin(s, unknown, margin_scores(s, unknown)[1])
+    assert on["on"] and on["auc"] > 0.95 and on["threshold"] is not None
+    assert (margin_scores(s, known)[1] >= on["threshold"]).mean() >= 0.9  # clean pairs pass the calibrated threshold
+    assert not off["on"] and off["auc"] < 0.65 and "do not separate" in off["why"]
+    assert not calibrate_margin(s[:20], known[:20], margin_scores(s[:20], known[:20])[1])["on"]  # too few pairs to calibrate
