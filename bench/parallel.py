@@ -35,7 +35,9 @@ from curation_platform.settings import load_config  # noqa: E402
 from curation_platform.storage import write_json  # noqa: E402
 
 SOURCES = [("ntrex128/eng-ind.tsv", "ind_Latn"), ("ntrex128/eng-vie.tsv", "vie_Latn"), ("ntrex128/eng-khm.tsv", "khm_Khmr"),
-           ("tico19/en-tl.tsv", "tgl_Latn"), ("tico19/en-my.tsv", "mya_Mymr"), ("ntrex128/eng-tha.tsv", "tha_Thai")]
+           ("tico19/en-tl.tsv", "tgl_Latn"), ("tico19/en-my.tsv", "mya_Mymr"), ("ntrex128/eng-tha.tsv", "tha_Thai"),
+           # short Tatoeba pairs of two more Austronesian languages (Cebuano is written ceb<TAB>eng)
+           ("tatoeba/ceb-eng.v2021-08-07.tsv", "ceb_Latn"), ("tatoeba/eng-jav.v2021-08-07.tsv", "jav_Latn")]
 
 
 def build(n: int, data: Path) -> tuple[pl.DataFrame, list[dict]]:
@@ -44,6 +46,8 @@ def build(n: int, data: Path) -> tuple[pl.DataFrame, list[dict]]:
     frames, rows_all = [], []
     for k, (rel, tgt) in enumerate(SOURCES):
         pairs = [tuple(ln.split("\t")[:2]) for ln in (data / "parallel" / rel).read_text("utf-8").splitlines() if "\t" in ln][:per]
+        if Path(rel).name.startswith(tgt.split("_")[0] + "-"):  # the other language first: English to the source side
+            pairs = [(b, a) for a, b in pairs]
         rows = plant_noise(pairs, foreign, rate=0.3, seed=k)
         rows_all += rows
         frames.append(pl.DataFrame({"src_text": [r["src"] for r in rows], "tgt_text": [r["tgt"] for r in rows],
@@ -88,6 +92,7 @@ def main() -> None:
     result = {"pairs": df.height, "rules_pairs_per_s": round(df.height / rules_s, 1), "similarity_pairs_per_s": None,
               "noise_rules_only": res_rules["noise"], "recall_rules_only": res_rules["recall"], "clean_keep_rules_only": res_rules["clean_keep"]}
     final = res_rules
+    full = None
     proc = None
     url = args.embeddings_url
     if not args.no_similarity and not url:
@@ -109,6 +114,12 @@ def main() -> None:
     finally:
         if proc:
             os.killpg(proc.pid, signal.SIGTERM)
+    keeps = (full if result["similarity_pairs_per_s"] else rules)["keep"].to_list()
+    per_pair = {}
+    for _, tgt in SOURCES:
+        idx = [i for i, t in enumerate(df["tgt_lang"].to_list()) if t == tgt]
+        per_pair[f"eng_Latn-{tgt}"] = {k: v for k, v in score_filter([rows[i] for i in idx], [keeps[i] for i in idx]).items() if k != "noise"}
+    result["per_pair"] = per_pair
     result.update({"noise": final["noise"], "precision": final["precision"], "recall": final["recall"], "clean_keep": final["clean_keep"],
                    "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1), "cpu_count": os.cpu_count(),
                    "python": platform.python_version(), "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds")})
@@ -119,8 +130,11 @@ def main() -> None:
     for t in NOISE_TYPES:
         if t in final["noise"]:
             print(f"{t:<16} {res_rules['noise'][t]['recall']:>12.3f} {final['noise'][t]['recall']:>12.3f}")
-    for pair, c in (result.get("similarity_calibration") or {}).items():
-        print(f"similarity {pair}: AUC {c['auc']}, margin threshold {c['threshold']}, rule {'on' if c['on'] else 'off'}")
+    print(f"\n{'pair':<20} {'AUC':>6} {'threshold':>9} {'rule':>5} {'clean kept':>10} {'recall':>7}")
+    for pair, r in per_pair.items():
+        c = (result.get("similarity_calibration") or {}).get(pair, {})
+        print(f"{pair:<20} {c.get('auc') or '-':>6} {c.get('threshold') or '-':>9} {('on' if c.get('on') else 'off') if c else '-':>5} "
+              f"{r['clean_keep']:>10.3f} {r['recall']:>7.3f}")
     print(f"\nprecision {final['precision']:.3f}  recall {final['recall']:.3f}  clean kept {final['clean_keep']:.3f}  peak RSS {result['peak_rss_mb']} MB")
     write_json(result, args.out)
     print(f"wrote {args.out}")

@@ -427,7 +427,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("label", help="standardize + label + policy: JSONL (id, text[, lang_hint]) -> parquet with keep/drop_reason")
     s.add_argument("input")
     s.add_argument("output")
-    s.add_argument("--model", help="fastText LID model path")
+    s.add_argument("--model", help="fallback fastText LID model for languages outside ours (default: the stock lid.176)")
     s.add_argument("--strict", action="store_true", help="fail on the first bad line instead of skipping it")
     s.set_defaults(func=cmd_label)
 

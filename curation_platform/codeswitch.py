@@ -30,8 +30,17 @@ class Mix:
     switches: int = 0
     segments: int = 0
     labelled: float = 0.0      # share of the characters in segments with a language (not `und`)
-    confidence: float = 0.0    # mean model score of the main language's segments (character-weighted)
+    confidences: dict[str, float] = field(default_factory=dict)  # mean model score of each language's segments (weighted)
     main_unknown: bool = False  # the main language's segments, pooled, are not its words (open-set rule)
+
+    @property
+    def confidence(self) -> float:
+        """Mean model score of the main language's segments (character-weighted)."""
+        return self.confidences.get(self.main, 0.0)
+
+    def share_of_all(self, lang: str) -> float:
+        """`lang`'s share of all characters, `und` segments included."""
+        return round(self.shares.get(lang, 0.0) * self.labelled, 4)
 
     @property
     def main_share(self) -> float:
@@ -142,12 +151,14 @@ def _mix(segs: list[str], labels: list[str], preds: Sequence[LangPrediction], le
     total = sum(chars.values())
     shares = {lang: round(c / total, 4) for lang, c in sorted(chars.items(), key=lambda kv: -kv[1])}
     main = next(iter(shares))
-    own = [(n, p.score) for n, lang, p in zip(size, labels, preds) if lang == main and p.lang != UND]
-    conf = sum(n * sc for n, sc in own) / sum(n for n, _ in own) if own else 0.0
+    confidences = {}
+    for lang in shares:
+        own = [(n, p.score) for n, lab, p in zip(size, labels, preds) if lab == lang and p.lang != UND]
+        confidences[lang] = round(sum(n * sc for n, sc in own) / sum(n for n, _ in own), 4) if own else 0.0
     seq = [lang for lang in labels if lang != UND]
     switches = sum(1 for a, b in zip(seq, seq[1:]) if a != b)
     return Mix(main=main, shares=shares, switches=switches, segments=len(segs), labelled=round(total / total_chars, 4) if total_chars else 0.0,
-               confidence=round(conf, 4), main_unknown=main_unknown)
+               confidences=confidences, main_unknown=main_unknown)
 
 
 def _floor(min_share: dict[str, float] | float, lang: str) -> float:

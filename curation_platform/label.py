@@ -112,13 +112,15 @@ def label_frame(df: pl.DataFrame, cfg: dict, identifier: LanguageIdentifier | No
             share = None
             if not from_hint and not from_script and mix.segments >= 2:
                 # several segments: the main language's share of them and their confidence decide
-                if mix.main != UND and mix.main_share >= 1.0 - mix.labelled:
-                    rule = "segments" if lang != mix.main else rule if pred.rule != "unknown" else "segments"
-                    lang, score = mix.main, mix.confidence
+                main = _main_language(mix, confusable_with)
+                # segments filed under a measured confusable of the main language are not another language
+                share = round(mix.share_of_all(main) + sum(mix.share_of_all(c) for c in confusable_with(main)), 4) if main != UND else 0.0
+                if main != UND and share >= 1.0 - mix.labelled:
+                    rule = "segments" if lang != main else rule if pred.rule != "unknown" else "segments"
+                    lang, score = main, mix.confidences.get(main, 0.0)
                 else:  # no language holds more of the text than the segments nobody can name
                     lang, rule = UND, "unknown" if mix.main_unknown or pred.rule == "unknown" else "segments_und"
-                # segments filed under a measured confusable of the main language are not another language
-                share = round(mix.main_share + sum(mix.share(c) for c in confusable_with(lang)) * mix.labelled, 4) if lang != UND else mix.main_share
+                    share = mix.main_share
             routed = route(lang, mix, targets, min_share) if targets and mix.shares else lang  # und documents too: mixed text often is
             was_routed = routed != lang
             if was_routed:  # a code-switched document filed under its target language; its score is the target's share
@@ -157,6 +159,16 @@ def label_frame(df: pl.DataFrame, cfg: dict, identifier: LanguageIdentifier | No
         pl.Series("keep", keeps, dtype=pl.Boolean),
         pl.Series("drop_reason", reasons, dtype=pl.String),
     )
+
+
+def _main_language(mix: Mix, confusable_with) -> str:
+    """The language with the largest share once each language counts its measured
+    confusables with it (Malay segments of an Indonesian page are not a third language);
+    its own share breaks ties."""
+    if not mix.shares:
+        return UND
+    grouped = {lang: share + sum(mix.shares.get(c, 0.0) for c in confusable_with(lang)) for lang, share in mix.shares.items()}
+    return max(grouped, key=lambda lang: (round(grouped[lang], 4), mix.shares[lang]))
 
 
 def _oov(lexicons, text: str, pred) -> float | None:

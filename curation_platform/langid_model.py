@@ -69,7 +69,7 @@ class TrainedIdentifier(LanguageIdentifier):
     label's script is the text's own (a Baybayin text is `tgl_Tglg`, never `tgl_Latn`)."""
 
     def predict(self, texts: Sequence[str], scripts: Sequence[str | None] | None = None) -> list[LangPrediction]:
-        parts = [preprocess_parts(" ".join((t or "")[: self.max_chars].split())) for t in texts]
+        parts = [preprocess_parts((t or "")[: self.max_chars]) for t in texts]
         labels, probs = self.model.predict([p[1] for p in parts], k=self.k)
         out = []
         for raw, (script, _), labs, ps in zip(texts, parts, labels, probs):
@@ -202,10 +202,20 @@ def load_model_dir(model_dir: str | Path, stock: LanguageIdentifier | None, cfg_
     router = cfg_langid.get("router", {}) or {}
     lex = _lexicons(str(model_dir / "lexicon.npz")) if (model_dir / "lexicon.npz").is_file() and router.get("open_set", True) else None
     confusable = router.get("confusable") or meta.get("confusable") or {}
-    prefer = meta.get("prefer_trained")
+    prefer = prefer_ours(meta) if "scores" in meta else meta.get("prefer_trained")
     return OpenSetIdentifier(trained, stock, lex, confusable, float(router.get("margin", 0.1)),
                              fallback_score=float(router.get("fallback_score", 0.5)),
                              prefer=set(prefer) if prefer is not None and router.get("prefer_stock_where_better", True) else None)
+
+
+def prefer_ours(meta: Mapping, tolerance: float = 0.005) -> list[str]:
+    """Our languages, less those where the stock model measured clearly better (by more than
+    `tolerance` F1): a tie is ours, so the stock model is only asked where it helps."""
+    s = meta["scores"]
+    mine = s.get("ours") or s.get("trained") or {}
+    stock = s.get("stock", {}).get("per_lang", {})
+    worse = {lang for lang, f1 in mine.get("per_lang", {}).items() if f1 < stock.get(lang, 0.0) - tolerance}
+    return sorted(set(meta.get("languages", mine.get("per_lang", {}))) - worse)
 
 
 def known_languages(identifier) -> set[str]:

@@ -21,7 +21,7 @@ from typing import Callable, Iterable, Sequence
 import regex
 
 from curation_platform.langid import UND, LanguageIdentifier, to_flores_lang
-from curation_platform.langid_model import OpenSetIdentifier, TrainedIdentifier, load_model_dir, preprocess_parts  # noqa: F401
+from curation_platform.langid_model import OpenSetIdentifier, TrainedIdentifier, load_model_dir, prefer_ours, preprocess_parts  # noqa: F401
 from curation_platform.lexicon import Lexicons, calibrate_ceilings
 from curation_platform.scripts import dominant_script
 
@@ -377,8 +377,8 @@ def train_and_evaluate(data_dir: Path, out_dir: Path, *, extra_dirs: Sequence[Pa
     source = {lang: "measured" for lang in confusable}
     for lang, near in genetic_neighbours(labels, [lab for lab in labels if lab not in langs]).items():
         confusable[lang], source[lang] = near, "URIEL genetic"
-    prefer = [lang for lang in langs if scores["ours"]["per_lang"][lang]["f1"] > scores["stock"]["per_lang"][lang]["f1"]]
-    prefer += [lab for lab in labels if lab not in langs]  # nothing measured: ours, with the stock model as the fallback
+    prefer = prefer_ours({"languages": labels, "scores": {k: {"per_lang": {lang: x["f1"] for lang, x in scores[k]["per_lang"].items()}}
+                                                            for k in ("ours", "stock")}})
     router = cfg_langid.get("router", {}) or {}
     routed = OpenSetIdentifier(ours, stock, lexicons, confusable, float(router.get("margin", 0.1)), prefer=set(prefer))
     scores["routed"] = evaluate(predict(routed), held, langs)

@@ -29,7 +29,7 @@ PARSED_SCHEMA: dict[str, pl.DataType] = {
 
 PARSED_COLUMNS = list(PARSED_SCHEMA)
 STANDARDIZED_COLUMNS = [*PARSED_COLUMNS, "std_changes"]
-LABELLED_COLUMNS = [*STANDARDIZED_COLUMNS, "lang", "lang_score", "script", "signals", "languages", "variant", "keep", "drop_reason"]
+LABELLED_COLUMNS = [*STANDARDIZED_COLUMNS, "lang", "lang_score", "script", "signals", "languages", "variant", "lang_rule", "keep", "drop_reason"]
 DEDUP_COLUMNS = ["id", "cluster_id", "dup_count", "keep"]
 
 

@@ -76,7 +76,9 @@ def script_variant(lang: str, script: str, top: Sequence[tuple[str, float]], tex
         lang3 = lang.split("_")[0] if lang != UND else ""
         jawi_langs = {to_flores_lang(c) for c in cfg.get("jawi_languages", ["zsm", "ind", "ace", "min", "bjn", "jav", "sun", "mad"])}
         if lang3 not in jawi_langs:  # the model said Arabic/Persian/Urdu for Jawi text
-            return f"{to_flores_lang(cfg.get('jawi_default', 'zsm'))}_Arab", "jawi"
+            default = cfg.get("jawi_default", "zsm")
+            # Jawi letters say "a Malay-world language", not which one: `jawi_default: null` answers `und`
+            return (f"{to_flores_lang(default)}_Arab" if default else UND), "jawi"
         return lang, None
     own = script_language(script)
     if own and cfg.get("script_language", True):
