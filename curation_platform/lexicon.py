@@ -57,6 +57,14 @@ class Lexicons:
         self._sets = {lang: frozenset(h.tolist()) for lang, h in self.vocab.items()}
         self.ceilings = dict(ceilings or {})
 
+    @property
+    def default_ceiling(self) -> float | None:
+        """For a language with a lexicon but too little text to calibrate its own ceiling: the
+        median of the calibrated ones. Without it, text of an unseen relative filed under such
+        a language (a label with a few dozen training lines) would never be questioned."""
+        vals = sorted(self.ceilings.values())
+        return vals[len(vals) // 2] if vals else None
+
     @classmethod
     def build(cls, texts: Iterable[tuple[str, str]]) -> "Lexicons":
         acc: dict[str, set[int]] = {}
@@ -77,7 +85,7 @@ class Lexicons:
 
     def unknown(self, text: str, lang: str) -> tuple[bool, float | None]:
         """(the text is not `lang`, its OOV rate): above the language's ceiling."""
-        ceiling = self.ceilings.get(lang)
+        ceiling = self.ceilings.get(lang, self.default_ceiling)
         if ceiling is None:
             return False, None
         rate = self.oov(text, lang)
