@@ -5,7 +5,7 @@ from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, Aut
 from dagster_duckdb import DuckDBResource
 
 from curation_platform import catalogue, plots
-from curation_platform.assets.metadata import chart
+from curation_platform.assets.metadata import chart, pii_table
 from curation_platform.pipeline import construct_corpus
 from curation_platform.resources import CurationResource
 
@@ -30,6 +30,7 @@ def construct(context: AssetExecutionContext, curation: CurationResource, duckdb
     return MaterializeResult(
         metadata={"path": manifest["path"], "build_id": manifest["build_id"], "documents": released,
                   "languages": len(manifest["languages"]), "duckdb_views": ", ".join(views),
+                  "pii_redacted": pii_table(manifest["pii_redacted"]),
                   "per_language": MetadataValue.md(plots.markdown_table(rows, ["lang", "docs_in", "kept_policy", "kept_final", "retention", "chars"])),
                   "retention": chart(plots.retention_chart(rows), "retention per language")},
         check_results=[AssetCheckResult(check_name="released_rows_match_manifest", passed=released == manifest["docs_released"],

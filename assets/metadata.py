@@ -45,5 +45,12 @@ def counts_table(counts: dict[str, int], key: str, value: str = "docs") -> Metad
     return MetadataValue.md(plots.markdown_table(rows, [key, value]))
 
 
+def pii_table(counts: dict[str, dict[str, int]], key: str = "language") -> MetadataValue:
+    """Redactions per language (or pair) and type in a release."""
+    from curation_platform.pii import pii_card_lines
+
+    return MetadataValue.md("\n".join(pii_card_lines(counts, key)))
+
+
 def chart(png: bytes, alt: str) -> MetadataValue:
     return MetadataValue.md(plots.markdown_image(png, alt))

@@ -3,7 +3,7 @@
 from dagster import AssetCheckSpec, AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from curation_platform import plots
-from curation_platform.assets.metadata import drop_rate_check, check_result, counts_table
+from curation_platform.assets.metadata import drop_rate_check, pii_table, check_result, counts_table
 from curation_platform.assets.partitions import parallel_corpora
 from curation_platform.bitext import construct_bitext, dedup_bitext, label_bitext_file, parse_bitext_file
 from curation_platform.bitext_readers import moses_siblings
@@ -95,5 +95,6 @@ def parallel_construct(context: AssetExecutionContext, curation: CurationResourc
         "build_id": manifest["build_id"], "path": manifest["path"], "pairs_released": manifest["pairs_released"], "pairs_in": manifest["pairs_in"],
         "language_pairs": MetadataValue.md(plots.markdown_table(rows)) if rows else "none",
         "drop_reasons": counts_table(manifest["drop_reasons"], "reason", "pairs"),
+        "pii_redacted": pii_table(manifest["pii_redacted"], "language pair"),
         "drop_chart": MetadataValue.md(plots.markdown_image(plots.bar_chart(manifest["drop_reasons"] or {"none": 0}, "Dropped pairs by reason"), "drops")),
     })

@@ -7,7 +7,7 @@ import polars as pl
 from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataValue, asset
 
 from curation_platform import plots
-from curation_platform.assets.metadata import counts_table
+from curation_platform.assets.metadata import counts_table, pii_table
 from curation_platform.resources import CurationResource, LangIdResource, LLMResource
 from curation_platform.synthetic_runs import (
     dedup_synthetic,
@@ -115,6 +115,7 @@ def synthetic_release(context: AssetExecutionContext, curation: CurationResource
         "build_id": manifest["build_id"], "path": manifest["path"], "released": manifest["released"], "samples": manifest["samples"],
         "languages": MetadataValue.md(plots.markdown_table(rows)) if rows else "none",
         "drop_reasons": counts_table(manifest["drop_reasons"], "reason", "samples"),
+        "pii_redacted": pii_table(manifest["pii_redacted"]),
         "examples": MetadataValue.md(plots.markdown_table(sample.select("lang", "generator", "judge_score", pl.col("text").str.slice(0, 160)).to_dicts()))
         if sample is not None and sample.height else "none",
     })

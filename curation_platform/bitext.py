@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections import Counter
 from pathlib import Path
 from typing import Callable
 
@@ -17,6 +18,7 @@ from curation_platform.bitext_readers import BitextCorpus, read_bitext
 from curation_platform.embeddings import EmbeddingClient, margin_scores
 from curation_platform.langid import LanguageIdentifier
 from curation_platform.minhash import MinHashConfig, deduplicate, normalized_hash
+from curation_platform.pii import pii_card_lines, redact_release
 from curation_platform.records import issues_frame
 from curation_platform.settings import config_hash
 from curation_platform.storage import publish_dir, write_json, write_parquet, write_text
@@ -180,9 +182,16 @@ def construct_bitext(labelled_files: list[Path], dedup_file: str | Path, release
     staging = release_root / "builds" / f".{build_id}.staging"
     if staging.exists():
         shutil.rmtree(staging)
-    pairs = {}
+    pairs, pii = {}, {}
     for (sl, tl), part in kept.group_by(["src_lang", "tgt_lang"], maintain_order=True):
         name = f"{sl}-{tl}"
+        counts: Counter = Counter()
+        for col in ("src_text", "tgt_text"):
+            clean, c = redact_release(part[col].to_list(), ["parallel"] * part.height, cfg)
+            part = part.with_columns(pl.Series(col, clean, dtype=pl.String))
+            counts.update(c)
+        if counts:
+            pii[name] = dict(sorted(counts.items()))
         write_parquet(part.select([c for c in RELEASE_PAIR_COLUMNS if c in part.columns]), staging / name / "pairs.parquet")
         write_text("".join(t.replace("\n", " ") + "\n" for t in part["src_text"].to_list()), staging / name / f"corpus.{name}.{sl}")
         write_text("".join(t.replace("\n", " ") + "\n" for t in part["tgt_text"].to_list()), staging / name / f"corpus.{name}.{tl}")
@@ -191,7 +200,7 @@ def construct_bitext(labelled_files: list[Path], dedup_file: str | Path, release
     manifest = {"build_id": build_id, "pairs_in": frame.height, "pairs_released": kept.height, "language_pairs": pairs,
                 "drop_reasons": {r["final_reason"]: r["len"] for r in reasons.iter_rows(named=True)},
                 "similarity_scored": bool(frame["margin"].is_not_null().any()) if "margin" in frame.columns else False,
-                "similarity_calibration": similarity_calibration(frame)}
+                "similarity_calibration": similarity_calibration(frame), "pii_redacted": pii}
     write_json(manifest, staging / "manifest.json")
     card = [f"# Parallel corpus release `{build_id}`", "", f"{kept.height} of {frame.height} sentence pairs released.", "",
             "| language pair | pairs | source chars | target chars |", "|---|---:|---:|---:|"]
@@ -205,6 +214,7 @@ def construct_bitext(labelled_files: list[Path], dedup_file: str | Path, release
                  "| language pair | AUC aligned vs shifted | margin threshold | similarity rule |", "|---|---:|---:|---|"]
         card += [f"| {k} | {c.get('auc')} | {c.get('threshold')} | {'on' if c.get('on') else 'off: ' + str(c.get('why'))} |"
                  for k, c in sorted(manifest["similarity_calibration"].items())]
+    card += ["", "## PII redacted", ""] + pii_card_lines(pii, "language pair")
     card += ["", "Files per pair: `pairs.parquet` (with signals `sim`, `margin`) and a Moses export `corpus.<src>-<tgt>.<lang>`.", ""]
     write_text("\n".join(card), staging / "README.md")
     final = publish_dir(staging, release_root / "builds" / build_id, release_root / "current", Path("builds") / build_id)

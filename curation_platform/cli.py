@@ -198,14 +198,14 @@ def cmd_redact(args: argparse.Namespace) -> int:
     """stdin lines -> the same lines with PII replaced by typed placeholders; counts on stderr."""
     from collections import Counter
 
-    from curation_platform.pii import redact
+    from curation_platform.pii import expand_types, redact
 
-    types = args.types.split(",") if args.types else None
+    types = expand_types(args.types.split(",")) if args.types else None
     stdin = open(sys.stdin.fileno(), encoding="utf-8", errors="replace", closefd=False, newline="")
     total: Counter = Counter()
     for line in stdin:
         body, nl = (line[:-1], "\n") if line.endswith("\n") else (line, "")
-        clean, counts = redact(body, types)
+        clean, counts = redact(body, types, pseudonymize=args.pseudonymize)
         total.update(counts)
         sys.stdout.write(clean + nl)
     sys.stdout.flush()
@@ -477,8 +477,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", help="write the whole plan as JSON")
     s.add_argument("--json", action="store_true", help="also print the summary as one JSON line")
     s.set_defaults(func=cmd_plan_languages)
-    s = sub.add_parser("redact", help="PII in stdin lines replaced by typed placeholders (<EMAIL>, <PHONE>, <NIK>, <CARD>, <IP>, <URL_CREDENTIALS>)")
-    s.add_argument("--types", help="comma-separated subset of the placeholder types (default: all)")
+    s = sub.add_parser("redact", help="PII in stdin lines replaced by typed placeholders (<EMAIL>, <PHONE>, <THAI_ID>, <MYKAD>, <VN_CCCD>, "
+                                      "<NPWP>, <NIK>, <NAME>, <ADDRESS>, ...)")
+    s.add_argument("--types", help="comma-separated types or groups (identifiers, contact, network, financial, people; default: all)")
+    s.add_argument("--pseudonymize", action="store_true", help="<NAME_3fa2c1d0>: one value, one pseudonym (salt from $CURATION_PII_SALT)")
     s.add_argument("--stats", action="store_true", help="print counts per type on stderr")
     s.set_defaults(func=cmd_redact)
     s = sub.add_parser("demo", help="generate demo shards and materialize the whole Dagster graph on them")

@@ -13,6 +13,7 @@ import polars as pl
 import xxhash
 
 from curation_platform.settings import config_hash
+from curation_platform.pii import pii_card_lines, redact_release
 from curation_platform.storage import publish_dir, write_json, write_parquet, write_text
 from curation_platform.words import words
 
@@ -93,11 +94,14 @@ def build_release(labelled: pl.LazyFrame, dedup: pl.LazyFrame, release_root: str
     if staging.exists():
         shutil.rmtree(staging)
     shard_rows = int(ccfg.get("shard_rows", 100_000))
-    files, per_lang = [], {}
+    files, per_lang, pii = [], {}, {}
     for lang in langs:
         part = (final_frame(labelled.filter(pl.col("lang") == lang), dedup).filter(pl.col("final_keep")).collect(engine="streaming")
                 .unique(subset="id", keep="first", maintain_order=True).sort("id"))
         part = part.with_columns(_split(part["id"], float(ccfg.get("valid_fraction", 0.0))))
+        redacted, counts = redact_release(part["text"].to_list(), part["corpus"].to_list() if "corpus" in part.columns else [None] * part.height, cfg)
+        part = part.with_columns(pl.Series("text", redacted, dtype=pl.String))
+        pii[lang] = dict(sorted(counts.items()))
         tokens = _tokens(part)
         per_lang[lang] = {"docs": part.height, "chars": int(part["text"].str.len_chars().sum()), "tokens": tokens}
         for split in ("train", "validation"):
@@ -121,6 +125,7 @@ def build_release(labelled: pl.LazyFrame, dedup: pl.LazyFrame, release_root: str
         "languages": per_lang,
         "files": files,
         "drop_reasons": {f"{r['lang']}:{r['final_reason']}": r["len"] for r in reasons.iter_rows(named=True)},
+        "pii_redacted": {lang: c for lang, c in pii.items() if c},
     }
     write_json(manifest, staging / "manifest.json")
     write_text(data_card(manifest, summary, reasons, kept, cfg), staging / "README.md")
@@ -162,7 +167,8 @@ LIMITATIONS = [
     "Heuristic quality rules were designed for languages written with spaces; scripts without spaces use per-script overrides (listed above), "
     "and thresholds calibrated on edited reference text (`curate calibrate`) only loosen rules.",
     "Near-duplicates with more than ~5 % of words edited are below the MinHash threshold and stay as separate documents.",
-    "PII is redacted in the business corpus only; web text is released as crawled.",
+    "PII is found by rules (identifiers validated by checksum or structure, names and addresses by context words): "
+    "a name without a title or self-introduction, or an identifier written in an unusual format, can stay.",
 ]
 
 
@@ -205,6 +211,10 @@ def data_card(manifest: dict, summary: pl.DataFrame, reasons: pl.DataFrame, kept
     lines += ["", "## Why documents were dropped", "", "| language | reason | docs |", "|---|---|---:|"]
     for r in reasons.iter_rows(named=True):
         lines.append(f"| {r['lang']} | {r['final_reason']} | {r['len']} |")
+    lines += ["", "## PII redacted in this release", ""]
+    pii = manifest.get("pii_redacted") or {}
+    lines += [f"Types per corpus: {', '.join(f'{k}: {v}' for k, v in sorted(((cfg or {}).get('pii') or {}).get('corpora', {}).items()))}.", ""]
+    lines += pii_card_lines(pii)
     lines += ["", "## Licences of released documents", "", ", ".join(licenses) or "none recorded", "",
               "Documents keep their source, locator (URL) and fetch time; check each source's terms before redistribution.", "",
               "## Known limitations", ""] + [f"- {x}" for x in LIMITATIONS] + [""]

@@ -68,7 +68,10 @@ def label_frame(df: pl.DataFrame, cfg: dict, identifier: LanguageIdentifier | No
     """Label one shard (a frame with at least `text`; `lang_hint` is used when present).
 
     A declared language hint is trusted only where the model cannot separate it: the
-    hint is among the model's top-k, or the model has no label for that language."""
+    hint is among the model's top-k, a measured confusable of the prediction, or a
+    language the model has no label for. A document of several segments takes the
+    language of the largest share of its segments (with that language's measured
+    confusables), scored by their confidence; `lang_rule` records what decided."""
     identifier = identifier or identifier_from_config(cfg)
     scorer = load_scorer(cfg)
     policy = effective_policy(cfg, scorer)
@@ -116,7 +119,8 @@ def label_frame(df: pl.DataFrame, cfg: dict, identifier: LanguageIdentifier | No
                 # segments filed under a measured confusable of the main language are not another language
                 share = round(mix.share_of_all(main) + sum(mix.share_of_all(c) for c in confusable_with(main)), 4) if main != UND else 0.0
                 if main != UND and share >= 1.0 - mix.labelled:
-                    rule = "segments" if lang != main else rule if pred.rule != "unknown" else "segments"
+                    if lang != main or pred.rule == "unknown":  # the segments overrule the whole-text label
+                        rule = "segments"
                     lang, score = main, mix.confidences.get(main, 0.0)
                 else:  # no language holds more of the text than the segments nobody can name
                     lang, rule = UND, "unknown" if mix.main_unknown or pred.rule == "unknown" else "segments_und"

@@ -152,8 +152,6 @@ def train_model(train: list[tuple[str, str]], out_path: Path, *, epoch: int = 20
                 bucket: int = 500_000) -> Path:
     """Supervised fastText on preprocessed text. Languages are balanced: large ones are
     sampled down to `per_language` texts, small ones repeated up to about that many."""
-    import fasttext
-
     by_lang: dict[str, list[str]] = defaultdict(list)
     for lab, text in train:
         by_lang[lab].append(preprocess(text))
@@ -170,11 +168,27 @@ def train_model(train: list[tuple[str, str]], out_path: Path, *, epoch: int = 20
         fh.write("\n".join(lines) + "\n")
         train_file = fh.name
     try:
-        model = fasttext.train_supervised(input=train_file, epoch=epoch, dim=dim, minn=minn, maxn=maxn, lr=lr, wordNgrams=word_ngrams,
-                                          loss="softmax", seed=seed, thread=threads, verbose=0, bucket=bucket)
+        model = train_supervised(input=train_file, epoch=epoch, dim=dim, minn=minn, maxn=maxn, lr=lr, wordNgrams=word_ngrams,
+                                 loss="softmax", seed=seed, thread=threads, verbose=0, bucket=bucket)
     finally:
         Path(train_file).unlink()
     return _save(model, out_path)
+
+
+def train_supervised(**kwargs):
+    """fastText's supervised training, retried on one thread with half the learning rate
+    when it diverges ("Encountered NaN": Hogwild threads on small, repeated data, seen on
+    a loaded machine)."""
+    import fasttext
+
+    for attempt in range(4):
+        try:
+            return fasttext.train_supervised(**kwargs)
+        except RuntimeError as exc:
+            if "NaN" not in str(exc) or attempt == 3:
+                raise
+            kwargs["thread"] = 1  # no Hogwild races
+            kwargs["lr"] = kwargs.get("lr", 0.1) / 2
 
 
 def _save(model, out_path: Path) -> Path:
@@ -331,7 +345,11 @@ def calibrate_policy(train: list[tuple[str, str]], log: Callable[[str], None] = 
         by[lab].append(text)
     reference = {lab: reference_documents(list(dict.fromkeys(texts))) for lab, texts in by.items()}
     base = load_config(overrides={"policy": {"calibrated": {}}})
+    from curation_platform.settings import language_policy
+
     thresholds = calibrate({k: v for k, v in reference.items() if len(v) >= 10}, policy=base["policy"], lexicons=base.get("lexicons"))
+    # shipped defaults only loosen rules that are on; switching a rule on stays the user's choice (`curate calibrate`)
+    thresholds = {lang: {k: v for k, v in th.items() if language_policy(base["policy"], lang).get(k) is not None} for lang, th in thresholds.items()}
     log(f"calibrated policy thresholds for {len(thresholds)} languages")
     return {"method": "per-language quantiles of the model's training text (calibrate.py)", "languages": thresholds}
 

@@ -21,7 +21,7 @@ from typing import Callable, Sequence
 import polars as pl
 import xxhash
 
-from curation_platform.langid_train import preprocess
+from curation_platform.langid_train import preprocess, train_supervised
 
 HQ, LQ = "__label__hq", "__label__lq"
 LANGUAGE_REASONS = frozenset({"lang_und", "min_lang_score", "language_not_allowed"})
@@ -114,8 +114,6 @@ def holdout_mask(ids: Sequence[str], share: float, salt: str = "quality") -> lis
 def train_classifier(texts: Sequence[str], labels: Sequence[int], out_path: Path, *, epoch: int = 25, dim: int = 32, word_ngrams: int = 2,
                      minn: int = 2, maxn: int = 4, lr: float = 0.5, seed: int = 7, threads: int = 2) -> Path:
     """Binary fastText (`hq` / `lq`) on `features`; classes are balanced by repetition."""
-    import fasttext
-
     by = defaultdict(list)
     for text, lab in zip(texts, labels):
         by[lab].append(f"{HQ if lab else LQ} {features(text)}")
@@ -128,8 +126,8 @@ def train_classifier(texts: Sequence[str], labels: Sequence[int], out_path: Path
         fh.write("\n".join(lines) + "\n")
         train_file = fh.name
     try:
-        model = fasttext.train_supervised(input=train_file, epoch=epoch, dim=dim, wordNgrams=word_ngrams, minn=minn, maxn=maxn, lr=lr,
-                                          seed=seed, thread=threads, verbose=0, bucket=200_000)
+        model = train_supervised(input=train_file, epoch=epoch, dim=dim, wordNgrams=word_ngrams, minn=minn, maxn=maxn, lr=lr,
+                                 seed=seed, thread=threads, verbose=0, bucket=200_000)
     finally:
         Path(train_file).unlink()
     out_path.parent.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,8 @@ generate -> label + gate -> dedup against real text -> release (text shards, SFT
 
 from __future__ import annotations
 
+from collections import Counter
+
 import shutil
 from functools import lru_cache
 from pathlib import Path
@@ -17,6 +19,7 @@ from curation_platform.llm import LLMClient, LLMSettings
 from curation_platform.pipeline import dedup_corpus, reference_sides
 from curation_platform.settings import config_hash, deep_merge
 from curation_platform.standardize import standardize_frame
+from curation_platform.pii import pii_card_lines, redact_release
 from curation_platform.storage import publish_dir, write_json, write_parquet, write_text
 from curation_platform.synthetic import build_tasks, gate, gate_report, generate
 
@@ -111,7 +114,15 @@ def release_synthetic(labelled_files: list[Path], dedup_file: Path, release_root
     if staging.exists():
         shutil.rmtree(staging)
     langs: dict[str, dict] = {}
+    pii: dict[str, dict] = {}
     for (lang,), part in kept.group_by(["lang"], maintain_order=True):
+        counts: Counter = Counter()
+        for col in [c for c in ("text", "instruction", "input", "rejected") if c in part.columns]:
+            clean, c = redact_release(part[col].to_list(), ["synthetic"] * part.height, cfg)
+            part = part.with_columns(pl.Series(col, clean, dtype=part[col].dtype))
+            counts.update(c)
+        if counts:
+            pii[lang] = dict(sorted(counts.items()))
         text = part.filter(pl.col("format") == "text")
         sft = part.filter(pl.col("format") == "sft")
         dpo = part.filter(pl.col("format") == "dpo")
@@ -126,13 +137,15 @@ def release_synthetic(labelled_files: list[Path], dedup_file: Path, release_root
     reasons = frame.filter(~pl.col("final_keep")).group_by("final_reason").len().sort("len", descending=True)
     manifest = {"build_id": build_id, "samples": frame.height, "released": kept.height, "languages": langs,
                 "drop_reasons": {r["final_reason"]: r["len"] for r in reasons.iter_rows(named=True)},
-                "models": sorted(set(frame["model"].drop_nulls().to_list())), "templates": sorted(set(frame["template"].drop_nulls().to_list()))}
+                "models": sorted(set(frame["model"].drop_nulls().to_list())), "templates": sorted(set(frame["template"].drop_nulls().to_list())),
+                "pii_redacted": pii}
     write_json(manifest, staging / "manifest.json")
     card = [f"# Synthetic corpus release `{build_id}`", "", f"{kept.height} of {frame.height} generated samples passed every gate.",
             "Every row is `synthetic=true`, carries its generator, model, prompt template hash and the ids of the real seed documents.", "",
             "| language | text docs | SFT | DPO | chars |", "|---|---:|---:|---:|---:|"]
     card += [f"| {k} | {v['text_docs']} | {v['sft']} | {v['dpo']} | {v['chars']} |" for k, v in sorted(langs.items())]
-    card += ["", "## Why samples were dropped", "", "| reason | samples |", "|---|---:|"] + [f"| {k} | {v} |" for k, v in manifest["drop_reasons"].items()] + [""]
+    card += ["", "## Why samples were dropped", "", "| reason | samples |", "|---|---:|"] + [f"| {k} | {v} |" for k, v in manifest["drop_reasons"].items()]
+    card += ["", "## PII redacted", ""] + pii_card_lines(pii) + [""]
     write_text("\n".join(card), staging / "README.md")
     final = publish_dir(staging, release_root / "builds" / build_id, release_root / "current", Path("builds") / build_id)
     manifest["path"] = str(final)

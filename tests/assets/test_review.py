@@ -71,7 +71,10 @@ def _fill_verdicts(sample: pl.DataFrame, inbox: Path, sample_dir: Path) -> dict:
     call 8 of them wrong (the short paragraphs are real Javanese), budi disagrees with ana
     on 2 of the other items. Everything else: both confirm, except 1 kept item budi rejects."""
     inbox.mkdir(parents=True, exist_ok=True)
-    target = sample.filter((pl.col("lang") == "jav_Latn") & (pl.col("decision") == "min_words")).sort("item_id")["item_id"].to_list()
+    # the 8 longest of the short paragraphs are the ones reviewers call wrongly dropped
+    drops = sample.filter((pl.col("lang") == "jav_Latn") & (pl.col("decision") == "min_words"))
+    n_words = [json.loads(sig)["n_words"] for sig in drops["signals"].to_list()]
+    target = [item for _, item in sorted(zip(n_words, drops["item_id"].to_list()), key=lambda x: (-x[0], x[1]))]
     assert len(target) >= 10, sample.group_by("lang", "decision").len()
     ana, budi = {}, {}
     for i, item in enumerate(sorted(sample["item_id"].to_list())):

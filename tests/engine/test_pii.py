@@ -89,9 +89,15 @@ def test_planted_pii_recall_per_type(planted):
 
 
 def test_the_sentences_themselves_are_untouched(planted):
-    """FLORES sentences carry years, prices, quantities and dates: none of it is PII."""
-    touched = [s for *_, s in planted if find_pii(s)]
+    """FLORES sentences carry years, prices, quantities and dates: none of it is an
+    identifier or contact datum (names of the people in the news are, by design: see below)."""
+    from curation_platform.pii import WEB_TYPES
+
+    touched = [s for *_, s in planted if find_pii(s, WEB_TYPES)]
     assert len(touched) <= 2, touched  # at most a stray false positive in 240 real sentences
+    named = [s for *_, s in planted if find_pii(s)]
+    assert all({k for *_, k in find_pii(s)} <= {"NAME", "ADDRESS"} for s in named)
+    assert len(named) <= 12, named  # "Dr. Ehud Ur", "Ông ...": titled names of real people
 
 
 @pytest.mark.parametrize("text", [
