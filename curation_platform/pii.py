@@ -15,7 +15,7 @@ import re
 from collections import Counter
 from typing import Callable, Iterable
 
-from curation_platform.pii_ids import ID_TYPES, NEGATIVE_CONTEXT, ean13_ok, find_ids
+from curation_platform.pii_ids import CARD_IIN, ID_TYPES, NEGATIVE_CONTEXT, ean13_ok, find_ids, luhn_ok  # noqa: F401 (luhn_ok: public here too)
 from curation_platform.pii_ids import PLACEHOLDERS as ID_PLACEHOLDERS
 from curation_platform.pii_names import find_addresses, find_names
 
@@ -52,25 +52,11 @@ _LOCAL = [
 ]
 
 
-def luhn_ok(digits: str) -> bool:
-    total, alt = 0, False
-    for ch in reversed(digits):
-        d = int(ch)
-        if alt:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-        alt = not alt
-    return total % 10 == 0
-
-
-_IIN = re.compile(r"^(?:4|5[1-5]|2[2-7]|3[47]|6(?:011|5|4[4-9]|2))")
-
-
 def card_ok(raw: str) -> bool:
     """13-19 digits, a card network prefix, and the Luhn checksum. A bare 16-digit run that
     is also a valid NIK is read as a NIK (formatted card numbers have separators)."""
     digits = re.sub(r"\D", "", raw)
-    if not (13 <= len(digits) <= 19 and _IIN.match(digits) and luhn_ok(digits)):
+    if not (13 <= len(digits) <= 19 and CARD_IIN.match(digits) and luhn_ok(digits)):
         return False
     if len(digits) == 13 and raw.isdigit() and ean13_ok(digits):
         return False  # a bare 13-digit run with a valid EAN check digit is a barcode (13-digit cards are long retired)

@@ -125,14 +125,14 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
-_CARD_IIN = re.compile(r"^(?:4|5[1-5]|2[2-7]|3[47]|6(?:011|5|4[4-9]|2))")
+CARD_IIN = re.compile(r"^(?:4|5[1-5]|2[2-7]|3[47]|6(?:011|5|4[4-9]|2))")
 
 
 def philsys_ok(raw: str) -> bool:
     """PhilSys Card Number: 16 digits in groups of four; one that is a valid payment card
     number (network prefix + Luhn) is left to the card recognizer."""
     d = _digits(raw)
-    return len(d) == 16 and not (_CARD_IIN.match(d) and luhn_ok(d))
+    return len(d) == 16 and not (CARD_IIN.match(d) and luhn_ok(d))
 
 
 def _len_ok(*lengths: int) -> Callable[[str], bool]:
