@@ -199,13 +199,21 @@ def cmd_redact(args: argparse.Namespace) -> int:
     from collections import Counter
 
     from curation_platform.pii import expand_types, redact
+    from curation_platform.pii_names import find_names
 
     types = expand_types(args.types.split(",")) if args.types else None
+    names = find_names
+    if args.llm_url:
+        from curation_platform.llm import LLMClient, LLMSettings
+        from curation_platform.pii_names import LLMNameFinder
+
+        llm = {**load_config(args.config)["synthetic"]["llm"], "base_url": args.llm_url, "temperature": 0.0, "max_tokens": 32}
+        names = LLMNameFinder(LLMClient(LLMSettings.from_dict(llm)))
     stdin = open(sys.stdin.fileno(), encoding="utf-8", errors="replace", closefd=False, newline="")
     total: Counter = Counter()
     for line in stdin:
         body, nl = (line[:-1], "\n") if line.endswith("\n") else (line, "")
-        clean, counts = redact(body, types, pseudonymize=args.pseudonymize)
+        clean, counts = redact(body, types, pseudonymize=args.pseudonymize, names=names)
         total.update(counts)
         sys.stdout.write(clean + nl)
     sys.stdout.flush()
@@ -481,6 +489,7 @@ def build_parser() -> argparse.ArgumentParser:
                                       "<NPWP>, <NIK>, <NAME>, <ADDRESS>, ...)")
     s.add_argument("--types", help="comma-separated types or groups (identifiers, contact, network, financial, people; default: all)")
     s.add_argument("--pseudonymize", action="store_true", help="<NAME_3fa2c1d0>: one value, one pseudonym (salt from $CURATION_PII_SALT)")
+    s.add_argument("--llm-url", help="OpenAI-compatible /v1 URL: an LLM also lists names (the model backend; default: rules only)")
     s.add_argument("--stats", action="store_true", help="print counts per type on stderr")
     s.set_defaults(func=cmd_redact)
     s = sub.add_parser("demo", help="generate demo shards and materialize the whole Dagster graph on them")

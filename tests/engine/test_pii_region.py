@@ -167,3 +167,15 @@ def test_llm_backend_finds_names_through_the_same_interface(llm_server, tmp_path
         assert all(0 <= s < e <= len(text) and text[s:e][0].isupper() for s, e in found)
     out, counts = redact(texts[0], ["NAME"], names=finder)
     assert "Budi Santoso" not in out and counts["NAME"] >= 1
+
+
+def test_curate_redact_with_the_llm_backend(llm_server):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    curate = str(Path(sys.executable).parent / "curate")
+    out = subprocess.run([curate, "redact", "--llm-url", llm_server, "--types", "people,identifiers", "--stats"],
+                         input="Nama saya Budi Santoso, NIK 3273012501900003.\n", capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "Nama saya <NAME>, NIK <NIK>.\n" and "NAME=1" in out.stderr
