@@ -55,7 +55,8 @@ def similarity(df: pl.DataFrame, embedder: EmbeddingClient, cfg: dict, progress:
         cos, mar = margin_scores(s, t, k=k, batch=block)
         sims[idx], margins[idx] = cos, mar
         cal = calibrate_margin(s, t, mar, k=k, block=block, quantile=float(scfg.get("negative_quantile", 0.95)),
-                               min_auc=float(scfg.get("min_auc", 0.8)), min_pairs=int(scfg.get("min_pairs", 50)), seed=int(scfg.get("seed", 0)))
+                               min_auc=float(scfg.get("min_auc", 0.8)), min_pairs=int(scfg.get("min_pairs", 50)), seed=int(scfg.get("seed", 0)),
+                               max_drop=float(scfg.get("max_drop", 0.1)))
         calibration[f"{sl}-{tl}"] = cal
         if cal["on"]:
             thresholds[idx] = cal["threshold"]
@@ -64,7 +65,7 @@ def similarity(df: pl.DataFrame, embedder: EmbeddingClient, cfg: dict, progress:
 
 
 def calibrate_margin(s: np.ndarray, t: np.ndarray, margins: np.ndarray, *, k: int = 4, block: int = 2048, quantile: float = 0.95,
-                     min_auc: float = 0.8, min_pairs: int = 50, seed: int = 0) -> dict:
+                     min_auc: float = 0.8, min_pairs: int = 50, seed: int = 0, max_drop: float = 0.1) -> dict:
     """{auc, threshold, on, pairs}: the AUC of aligned against shifted-target margins and the
     `quantile` of the shifted ones (the margin a misaligned pair of this corpus reaches)."""
     n = len(margins)
@@ -75,8 +76,13 @@ def calibrate_margin(s: np.ndarray, t: np.ndarray, margins: np.ndarray, *, k: in
     ranks = np.argsort(np.argsort(np.concatenate([margins, neg]))) + 1
     auc = float((ranks[:n].sum() - n * (n + 1) / 2) / (n * n))
     threshold = float(np.quantile(neg, quantile))
+    # the rule alone never drops more than `max_drop` of the corpus: where aligned and shifted
+    # margins overlap (short sentences, a language the encoder half knows) the threshold is capped
+    cap = float(np.quantile(margins, max_drop))
+    capped = cap < threshold
+    threshold = min(threshold, cap)
     on = auc >= min_auc
-    return {"pairs": n, "auc": round(auc, 4), "threshold": round(threshold, 5), "on": on,
+    return {"pairs": n, "auc": round(auc, 4), "threshold": round(threshold, 5), "on": on, "capped": capped,
             "why": None if on else f"aligned and shifted margins do not separate (AUC {auc:.3f} < {min_auc})"}
 
 
