@@ -60,7 +60,8 @@ def run_spine(shards: list[Path], work: Path, out: Path) -> None:
         "children_peak_rss_mb": children_peak_rss_mb(),
         "kept": {"parsed": n_parsed, "after_filters": kept, "duplicates_removed": dd["removed"],
                  "final": manifest["docs_released"]},
-        "config": {"dedup": cfg["dedup"], "langid_model": cfg["langid"].get("model") or "stock lid.176.ftz"},
+        "config": {"dedup": cfg["dedup"], "langid_model": f"{cfg['langid'].get('trained_dir') or 'bundled'} (fallback "
+                                                           f"{cfg['langid'].get('model') or 'stock lid.176.ftz'})", "pii": cfg.get("pii", {}).get("corpora")},
         "side": side_info(),
     })
 
