@@ -189,6 +189,7 @@ def train_supervised(**kwargs):
                 raise
             kwargs["thread"] = 1  # no Hogwild races
             kwargs["lr"] = kwargs.get("lr", 0.1) / 2
+            kwargs["seed"] = kwargs.get("seed", 0) + 1
 
 
 def _save(model, out_path: Path) -> Path:

@@ -112,7 +112,7 @@ def holdout_mask(ids: Sequence[str], share: float, salt: str = "quality") -> lis
 
 
 def train_classifier(texts: Sequence[str], labels: Sequence[int], out_path: Path, *, epoch: int = 25, dim: int = 32, word_ngrams: int = 2,
-                     minn: int = 2, maxn: int = 4, lr: float = 0.5, seed: int = 7, threads: int = 1) -> Path:
+                     minn: int = 2, maxn: int = 4, lr: float = 0.2, seed: int = 7, threads: int = 1) -> Path:
     """Binary fastText (`hq` / `lq`) on `features`; classes are balanced by repetition. One
     thread: the data is small, and Hogwild updates on it diverged ("NaN") in long test runs."""
     by = defaultdict(list)
