@@ -176,20 +176,36 @@ def train_model(train: list[tuple[str, str]], out_path: Path, *, epoch: int = 20
 
 
 def train_supervised(**kwargs):
-    """fastText's supervised training, retried on one thread with half the learning rate
-    when it diverges ("Encountered NaN": Hogwild threads on small, repeated data, seen on
-    a loaded machine)."""
+    """fastText's supervised training in a fresh process (spawned: its own heap), retried on
+    one thread with half the learning rate and another seed when it diverges ("Encountered
+    NaN"). In-process training diverged now and then in long test runs, never alone."""
+    import multiprocessing as mp
+
     import fasttext
 
-    for attempt in range(4):
-        try:
-            return fasttext.train_supervised(**kwargs)
-        except RuntimeError as exc:
-            if "NaN" not in str(exc) or attempt == 3:
-                raise
-            kwargs["thread"] = 1  # no Hogwild races
-            kwargs["lr"] = kwargs.get("lr", 0.1) / 2
-            kwargs["seed"] = kwargs.get("seed", 0) + 1
+    ctx = mp.get_context("spawn")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "model.bin"
+        for attempt in range(4):
+            proc = ctx.Process(target=_train_child, args=(kwargs, str(out)))
+            proc.start()
+            proc.join()
+            if proc.exitcode == 0 and out.is_file():
+                return fasttext.load_model(str(out))
+            if attempt == 3:
+                raise RuntimeError(f"fastText training failed {attempt + 1} times (exit code {proc.exitcode}; "
+                                   f"last run: {(Path(tmp) / 'error.txt').read_text() if (Path(tmp) / 'error.txt').is_file() else 'no message'})")
+            kwargs = {**kwargs, "thread": 1, "lr": kwargs.get("lr", 0.1) / 2, "seed": kwargs.get("seed", 0) + 1}
+
+
+def _train_child(kwargs: dict, out: str) -> None:
+    import fasttext
+
+    try:
+        fasttext.train_supervised(**kwargs).save_model(out)
+    except RuntimeError as exc:  # "Encountered NaN": the parent retries
+        Path(out).with_name("error.txt").write_text(str(exc), "utf-8")
+        raise SystemExit(3)
 
 
 def _save(model, out_path: Path) -> Path:
