@@ -17,7 +17,8 @@ from difflib import SequenceMatcher
 
 import polars as pl
 
-from curation_platform.langid import UND, LanguageIdentifier, to_flores_lang
+from curation_platform.langid import UND, LanguageIdentifier
+from curation_platform.langid_model import known_languages
 from curation_platform.scripts import SCRIPT_CHAR_WEIGHT, UNSPACED, dominant_script
 from curation_platform.standardize import normalize_text
 from curation_platform.words import stop_words, words
@@ -168,7 +169,7 @@ def label_pairs(df: pl.DataFrame, cfg: dict, identifier: LanguageIdentifier, sim
     src = [normalize_text(t or "", ftfy_fix=std.get("ftfy", True))[0] for t in df["src_text"].to_list()]
     tgt = [normalize_text(t or "", ftfy_fix=std.get("ftfy", True))[0] for t in df["tgt_text"].to_list()]
     src_langs, tgt_langs = df["src_lang"].to_list(), df["tgt_lang"].to_list()
-    known = {to_flores_lang(lab) for lab in identifier.model.get_labels()}
+    known = known_languages(identifier)
     relatives = getattr(identifier, "confusable_with", lambda lang: set())
     ps, pt = identifier.predict(src), identifier.predict(tgt)
     rows, keeps, reasons = [], [], []

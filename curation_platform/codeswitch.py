@@ -46,7 +46,7 @@ class Mix:
     def main_share(self) -> float:
         """The main language's share of all characters, `und` segments included: the
         language test of a document of several segments."""
-        return round(self.shares.get(self.main, 0.0) * self.labelled, 4)
+        return self.share_of_all(self.main)
 
     @property
     def outside_main(self) -> float:

@@ -12,7 +12,7 @@ import polars as pl
 
 from curation_platform.codeswitch import Mix, language_mix, meets_target, route
 from curation_platform.langid import UND, LanguageIdentifier, flores_code, to_flores_lang
-from curation_platform.langid_model import BUNDLED, load_model_dir, resolve_model_dir
+from curation_platform.langid_model import BUNDLED, known_languages, load_model_dir, resolve_model_dir
 from curation_platform.policy import decide
 from curation_platform.quality import SIGNAL_NAMES, quality_signals
 from curation_platform.quality_model import effective_policy, load_scorer
@@ -78,7 +78,7 @@ def label_frame(df: pl.DataFrame, cfg: dict, identifier: LanguageIdentifier | No
     lid_cfg = cfg.get("langid", {})
     texts = [t or "" for t in df["text"].to_list()]
     hints = df["lang_hint"].to_list() if "lang_hint" in df.columns else [None] * len(texts)
-    known = {to_flores_lang(lab) for lab in identifier.model.get_labels()}
+    known = known_languages(identifier)
     cs_cfg, var_cfg = cfg.get("codeswitch") or {}, cfg.get("variants") or {}
     targets, min_share = _targets(cs_cfg)
     dialects = compile_dialects(var_cfg.get("dialects"))

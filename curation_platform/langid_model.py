@@ -31,6 +31,8 @@ from curation_platform.lexicon import Lexicons
 from curation_platform.scripts import dominant_script
 
 BUNDLED = "bundled"
+# Digits, punctuation, symbols and separators: shared by every language. Combining marks stay
+# (Thai, Khmer, Myanmar and Devanagari vowels are marks; `\W` would cut words at each one).
 _NOISE = regex.compile(r"[\p{N}\p{P}\p{S}\p{Z}\p{C}_]+")
 _SCRIPT_OWN = {"jpn": "Jpan", "kor": "Hang"}
 
@@ -56,12 +58,16 @@ def model_file(model_dir: Path) -> Path:
     raise FileNotFoundError(f"{model_dir}: no model.ftz or model.bin")
 
 
+def normalize_words(text: str) -> str:
+    """Lower case, digits and punctuation to single spaces, marks kept."""
+    return " ".join(_NOISE.sub(" ", text.lower()).split())
+
+
 def preprocess_parts(text: str) -> tuple[str, str]:
-    """(dominant script, the model's input line): lower case, digits and punctuation to
-    spaces, marks kept, and the script as a feature token."""
+    """(dominant script, the model's input line): the normalised words with the script as
+    a feature token."""
     script = dominant_script(text)
-    body = " ".join(_NOISE.sub(" ", text.lower()).split())
-    return script, f"script_{script.lower()} {body}"
+    return script, f"script_{script.lower()} {normalize_words(text)}"
 
 
 class TrainedIdentifier(LanguageIdentifier):

@@ -18,10 +18,9 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-import regex
-
 from curation_platform.langid import UND, LanguageIdentifier, to_flores_lang
-from curation_platform.langid_model import OpenSetIdentifier, TrainedIdentifier, load_model_dir, prefer_ours, preprocess_parts  # noqa: F401
+from curation_platform.langid_model import (OpenSetIdentifier, TrainedIdentifier, load_model_dir, normalize_words,  # noqa: F401
+                                             prefer_ours, preprocess_parts)
 from curation_platform.lexicon import Lexicons, calibrate_ceilings
 from curation_platform.scripts import dominant_script
 
@@ -40,9 +39,6 @@ LINGUA = {"id": "ind_Latn", "ms": "zsm_Latn", "tl": "tgl_Latn", "vi": "vie_Latn"
           "ar": "arb_Arab", "bn": "ben_Beng", "de": "deu_Latn", "es": "spa_Latn", "fa": "pes_Arab", "fr": "fra_Latn", "he": "heb_Hebr",
           "mi": "mri_Latn", "nl": "nld_Latn", "pt": "por_Latn", "ru": "rus_Cyrl", "so": "som_Latn", "ta": "tam_Taml", "te": "tel_Telu",
           "tr": "tur_Latn", "uk": "ukr_Cyrl", "ur": "urd_Arab", "yo": "yor_Latn", "zu": "zul_Latn"}
-# Digits, punctuation, symbols and separators: shared by every language. Combining marks stay
-# (Thai, Khmer, Myanmar and Devanagari vowels are marks; `\W` would cut words at each one).
-_PUNCT_DIGITS = regex.compile(r"[\p{N}\p{P}\p{S}\p{Z}\p{C}_]+")
 
 
 def preprocess(text: str) -> str:
@@ -134,7 +130,7 @@ def decontaminate(train: list[tuple[str, str]], held_out: Iterable[str]) -> tupl
     8-word / 24-character n-gram with one (the mixture's decontamination index)."""
     from curation_platform.decontaminate import ContaminationIndex
 
-    norm = lambda t: " ".join(_PUNCT_DIGITS.sub(" ", t.lower()).split())  # noqa: E731
+    norm = normalize_words
     held_out = list(held_out)
     held = {norm(t) for t in held_out}
     index = ContaminationIndex(held_out, 8, 24)

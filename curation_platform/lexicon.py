@@ -49,6 +49,11 @@ def _hashes(items: Iterable[str]) -> np.ndarray:
     return np.fromiter(map(xxhash.xxh32_intdigest, map(str.encode, items)), dtype=np.uint32)
 
 
+def _oov_rate(us: list[str], vocab: frozenset[int]) -> float:
+    """Share of `us` whose hash is not in `vocab` (the map chain runs in C)."""
+    return 1.0 - sum(map(vocab.__contains__, map(xxhash.xxh32_intdigest, map(str.encode, us)))) / len(us)
+
+
 class Lexicons:
     """{language: sorted uint32 hashes of its units} and {language: OOV ceiling}."""
 
@@ -58,12 +63,18 @@ class Lexicons:
         self.ceilings = dict(ceilings or {})
 
     @property
-    def default_ceiling(self) -> float | None:
-        """For a language with a lexicon but too little text to calibrate its own ceiling: the
-        median of the calibrated ones. Without it, text of an unseen relative filed under such
-        a language (a label with a few dozen training lines) would never be questioned."""
-        vals = sorted(self.ceilings.values())
-        return vals[len(vals) // 2] if vals else None
+    def ceilings(self) -> dict[str, float]:
+        return self._ceilings
+
+    @ceilings.setter
+    def ceilings(self, values: Mapping[str, float]) -> None:
+        """Setting the ceilings also sets `default_ceiling`: for a language with a lexicon but
+        too little text to calibrate its own, the median of the calibrated ones. Without it,
+        text of an unseen relative filed under such a language (a label with a few dozen
+        training lines) would never be questioned."""
+        self._ceilings = dict(values)
+        vals = sorted(self._ceilings.values())
+        self.default_ceiling = vals[len(vals) // 2] if vals else None
 
     @classmethod
     def build(cls, texts: Iterable[tuple[str, str]]) -> "Lexicons":
@@ -81,7 +92,7 @@ class Lexicons:
         us = units(text)
         if len(us) < MIN_UNITS:
             return None
-        return 1.0 - sum(map(vocab.__contains__, map(xxhash.xxh32_intdigest, map(str.encode, us)))) / len(us)  # all in C
+        return _oov_rate(us, vocab)
 
     def unknown(self, text: str, lang: str) -> tuple[bool, float | None]:
         """(the text is not `lang`, its OOV rate): above the language's ceiling."""
@@ -131,7 +142,7 @@ def calibrate_ceilings(texts: Sequence[tuple[str, str]], *, chunk_units: int = 6
         for s in sents[half:]:
             chunk += units(s)
             if len(chunk) >= chunk_units:
-                rates.append(1.0 - sum(map(vocab.__contains__, map(xxhash.xxh32_intdigest, map(str.encode, chunk)))) / len(chunk))
+                rates.append(_oov_rate(chunk, vocab))
                 chunk = []
         if len(rates) < min_chunks:
             continue  # too little text to calibrate: no ceiling, no verdict
