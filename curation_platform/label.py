@@ -8,7 +8,7 @@ tag from word lists. The text is never touched."""
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import polars as pl
 
@@ -18,6 +18,7 @@ from curation_platform.langid_model import BUNDLED, load_model_dir, resolve_mode
 from curation_platform.policy import apply_policy
 from curation_platform.quality_model import effective_policy, load_scorer
 from curation_platform.taggers.language import target_met
+from curation_platform.workers import ordered_map
 
 SIGNALS_DTYPE = taggers.SIGNALS_DTYPE
 LANGUAGES_DTYPE = taggers.LANGUAGES_DTYPE
@@ -73,6 +74,36 @@ class LabelStage:
 def label_frame(df: pl.DataFrame, cfg: dict, identifier: LanguageIdentifier | None = None) -> pl.DataFrame:
     """Label one shard (a frame with at least `text`; `lang_hint` is used when present)."""
     return LabelStage(cfg, identifier)(df)
+
+
+def _stage(cfg: dict) -> LabelStage:
+    return LabelStage(cfg)
+
+
+def _label(stage: LabelStage, df: pl.DataFrame) -> pl.DataFrame:
+    return stage(df)
+
+
+def _standardize_label(stage: LabelStage, df: pl.DataFrame) -> pl.DataFrame:
+    from curation_platform.standardize import standardize_frame
+
+    return stage(standardize_frame(df, stage.cfg.get("standardize", {})))
+
+
+def label_batches(frames: Iterable[pl.DataFrame], cfg: dict, identifier: LanguageIdentifier | None = None, workers: int = 1,
+                  standardize: bool = False) -> Iterator[pl.DataFrame]:
+    """Label a stream of frames (batches) over `workers` processes, in order; each worker
+    loads the models once. An identifier passed in is rebuilt in the workers from its
+    `spec`; one without a spec (built by hand) keeps the work in this process.
+    `standardize`: standardize each batch first (the CLI's input is raw)."""
+    fn = _standardize_label if standardize else _label
+    spec = getattr(identifier, "spec", None) if identifier is not None else None
+    if workers > 1 and (identifier is None or spec is not None):
+        yield from ordered_map(fn, frames, workers, _stage, ({**cfg, "langid": spec} if spec is not None else cfg,))
+        return
+    stage = LabelStage(cfg, identifier)
+    for df in frames:
+        yield fn(stage, df)
 
 
 def reapply_policy(df: pl.DataFrame, cfg: dict) -> pl.DataFrame:

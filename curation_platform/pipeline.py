@@ -5,19 +5,21 @@ graph and the command line produce the same files."""
 from __future__ import annotations
 
 from pathlib import Path
+import tempfile
 from typing import Callable, Iterable
 
 import numpy as np
 import polars as pl
 
 from curation_platform.construct import build_release
-from curation_platform.label import label_frame
+from curation_platform.label import label_batches
 from curation_platform.langid import LanguageIdentifier
 from curation_platform.minhash import MinHashConfig, cluster_keys, shard_keys
 from curation_platform.readers import read_shard
 from curation_platform.records import Document, ParseIssue, documents_frame, issues_frame
 from curation_platform.standardize import standardize_frame
-from curation_platform.storage import file_digest, write_parquet
+from curation_platform.storage import ParquetSink, file_digest, scan_labelled, write_parquet
+from curation_platform.workers import ordered_map, resolve_workers
 
 Progress = Callable[[str], None]
 
@@ -63,12 +65,23 @@ def standardize_shard(in_file: str | Path, out_file: str | Path, cfg: dict) -> d
     return {"rows_in": df.height, "docs": out.height, "changes": counts, "chars_in": int(df["text"].str.len_chars().sum() or 0), "chars_out": int(out["text"].str.len_chars().sum() or 0)}
 
 
-def label_shard(in_file: str | Path, out_file: str | Path, cfg: dict, identifier: LanguageIdentifier | None = None) -> dict:
+def label_shard(in_file: str | Path, out_file: str | Path, cfg: dict, identifier: LanguageIdentifier | None = None,
+                workers: int | str | None = None) -> dict:
+    """Label one standardized shard in batches over `workers` processes (default
+    `label.workers`: every core); the output is the same for any number of workers."""
     df = pl.read_parquet(in_file)
-    out = label_frame(df, cfg, identifier)
-    write_parquet(out, out_file)
+    size = int(cfg.get("langid", {}).get("batch_size", 4096))
+    n = resolve_workers(workers if workers is not None else cfg.get("workers"))
+    with ParquetSink(out_file) as sink:
+        for part in label_batches((df.slice(i, size) for i in range(0, max(df.height, 1), size)), cfg, identifier, n):
+            sink.write(part)
+    return label_summary(pl.read_parquet(out_file, columns=["lang", "keep", "drop_reason", "signals", "languages", "variant"]), df.height)
+
+
+def label_summary(out: pl.DataFrame, rows_in: int) -> dict:
+    """Counts of a labelled frame for metadata and logs."""
     reasons = out.filter(~pl.col("keep")).group_by("drop_reason").len().sort("len", descending=True)
-    return {"rows_in": df.height, "docs": out.height, "kept": int(out["keep"].sum()), "per_language": per_language(out),
+    return {"rows_in": rows_in, "docs": out.height, "kept": int(out["keep"].sum()), "per_language": per_language(out),
             "drop_reasons": {r["drop_reason"]: int(r["len"]) for r in reasons.iter_rows(named=True)}, "variation": variation_summary(out)}
 
 
@@ -87,14 +100,6 @@ def variation_summary(out: pl.DataFrame, min_share: float = 0.2) -> dict[str, in
     for tag, n in out["variant"].drop_nulls().value_counts().iter_rows():
         counts[f"variant:{tag}"] = int(n)
     return counts
-
-
-def scan_labelled(files: Iterable[str | Path]) -> pl.LazyFrame:
-    files = [str(f) for f in files]
-    if not files:
-        raise FileNotFoundError("no labelled shards to read")
-    # diagonal: corpora add their own columns (business `domain`), absent ones become null
-    return pl.concat([pl.scan_parquet(f) for f in files], how="diagonal_relaxed") if len(files) > 1 else pl.scan_parquet(files[0])
 
 
 def reference_sides(parallel_files: Iterable[str | Path]) -> pl.DataFrame:
@@ -124,8 +129,71 @@ def shard_dedup_keys(path: str | Path, cfg: MinHashConfig, keep_column: str, cac
     return cache
 
 
+def key_index(files: list[Path], priority: set[Path] = frozenset()) -> tuple[pl.DataFrame, Callable[[str, np.ndarray], np.ndarray]]:
+    """What clustering needs of every document in the key files (`shard_keys` output):
+    ids, hashes, lengths (`lang` where present), and a loader that reads `bands` / `sig`
+    back from disk for chosen rows only; rows of `priority` files always survive."""
+    scan = pl.concat([pl.scan_parquet(f).with_columns(pl.lit(int(f in priority)).alias("priority")) for f in files], how="diagonal_relaxed")
+    names = scan.collect_schema().names()
+    meta = (scan.select("id", "exact", "chars", *(["lang"] if "lang" in names else []), "priority", pl.col("sig").is_not_null().alias("has_sig"))
+            .with_row_index("row").collect(engine="streaming"))
+
+    def load(column: str, rows: np.ndarray) -> np.ndarray:
+        order = np.argsort(rows)
+        got = scan.select(column).with_row_index("row").filter(pl.col("row").is_in(pl.Series(rows[order], dtype=pl.UInt32))).collect(engine="streaming")
+        out = np.empty_like(got[column].to_numpy())
+        out[order] = got[column].to_numpy()
+        return out
+
+    return meta, load
+
+
+PARALLEL_MIN_ROWS = 20_000
+
+
+def parquet_rows(path: str | Path) -> int:
+    import pyarrow.parquet as pq
+
+    return pq.read_metadata(str(path)).num_rows
+
+
+def _shard_keys_job(state: tuple[MinHashConfig, str], job: tuple[str | Path, Path]) -> Path:
+    return shard_dedup_keys(job[0], state[0], state[1], job[1])
+
+
+def _keys(mcfg: MinHashConfig, df: pl.DataFrame) -> pl.DataFrame:
+    return shard_keys(df, mcfg)
+
+
+def _same(value):
+    return value
+
+
+def dedup_frames(frames: Iterable[pl.DataFrame], out_file: str | Path, mcfg: MinHashConfig, workers: int = 1) -> dict:
+    """Exact + MinHash dedup of a stream of {id, text} frames: MinHash keys per batch over
+    `workers` processes (spilled to a temp folder beside the output), then one clustering
+    over ids, hashes and band keys; the texts are never all in memory. Writes `id`,
+    `cluster_id`, `dup_count`, `keep`, `dup_type` in input order. Ids must be unique."""
+    out_file = Path(out_file)
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out_file.parent, prefix=f".{out_file.stem}.keys-") as tmp:
+        files = []
+        for i, keys in enumerate(ordered_map(_keys, frames, workers, _same, (mcfg,))):
+            files.append(write_parquet(keys, Path(tmp) / f"{i:06d}.parquet"))
+        if not files:
+            files.append(write_parquet(shard_keys(pl.DataFrame(schema={"id": pl.String, "text": pl.String}), mcfg), Path(tmp) / "empty.parquet"))
+        meta, load = key_index(files)
+        dups = meta.filter(pl.col("id").is_duplicated())["id"].unique(maintain_order=True)
+        if dups.len():
+            raise ValueError(f"duplicate id(s) {', '.join(dups.head(5).to_list())}")
+        out, stats = cluster_keys(meta.drop("priority"), load, mcfg)
+    write_parquet(out, out_file)
+    return stats
+
+
 def dedup_corpus(labelled_files: list[str | Path], out_file: str | Path, cfg: dict, reference_files: Iterable[str | Path] = (),
-                 reference: pl.DataFrame | None = None, keep_column: str = "keep", index_dir: str | Path | None = None) -> dict:
+                 reference: pl.DataFrame | None = None, keep_column: str = "keep", index_dir: str | Path | None = None,
+                 workers: int | str | None = None) -> dict:
     """Exact + MinHash dedup across every labelled shard; only rows kept so far
     (`keep_column`) compete. Reference texts (`reference` {id, text, lang}, and the sides
     of labelled parallel shards in `reference_files`) join the index with priority: they
@@ -143,7 +211,13 @@ def dedup_corpus(labelled_files: list[str | Path], out_file: str | Path, cfg: di
     if not labelled_files:
         raise FileNotFoundError("no labelled shards to read")
     names = [_keys_name(f, mcfg, keep_column) for f in labelled_files]
-    files = [shard_dedup_keys(f, mcfg, keep_column, index_dir / n) for f, n in zip(labelled_files, names)]
+    files = [index_dir / n for n in names]
+    todo = [(f, cache) for f, cache in zip(labelled_files, files) if not cache.is_file()]
+    n = resolve_workers(cfg.get("workers") if workers is None else workers)
+    if sum(parquet_rows(f) for f, _ in todo) < PARALLEL_MIN_ROWS:
+        n = 1  # a few thousand documents hash faster than worker processes start
+    for _ in ordered_map(_shard_keys_job, todo, n, _same, ((mcfg, keep_column),)):
+        pass  # each worker hashes whole shards; the cache files are the result
     for stale in index_dir.glob(f"*-{mcfg.hash}-{keep_column}.parquet"):
         if stale.name not in names:
             stale.unlink(missing_ok=True)
@@ -153,19 +227,9 @@ def dedup_corpus(labelled_files: list[str | Path], out_file: str | Path, cfg: di
     ref_file = index_dir / f"_references-{keep_column}.parquet"
     write_parquet(shard_keys(refs, mcfg).with_columns(refs["lang"]), ref_file)
     files.append(ref_file)
-    scan = pl.concat([pl.scan_parquet(f).with_columns(pl.lit(int(f == ref_file)).alias("priority")) for f in files], how="diagonal_relaxed")
-    meta = (scan.select("id", "exact", "chars", "lang", "priority", pl.col("sig").is_not_null().alias("has_sig"))
-            .with_row_index("row").collect(engine="streaming"))
+    meta, load = key_index(files, priority={ref_file})
     # The same document in two shards (same id) counts once.
     meta = meta.unique(subset="id", keep="first", maintain_order=True)
-
-    def load(column: str, rows: np.ndarray) -> np.ndarray:
-        order = np.argsort(rows)
-        got = scan.select(column).with_row_index("row").filter(pl.col("row").is_in(pl.Series(rows[order], dtype=pl.UInt32))).collect(engine="streaming")
-        out = np.empty_like(got[column].to_numpy())
-        out[order] = got[column].to_numpy()
-        return out
-
     out, stats = cluster_keys(meta, load, mcfg)
     n_docs = int((meta["priority"] == 0).sum())
     out = out.head(n_docs)

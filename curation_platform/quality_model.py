@@ -322,7 +322,7 @@ def train_from_labelled(files: Sequence[str | Path], out_dir: Path, cfg: dict, j
                         log: Callable[[str], None] = lambda m: None) -> dict:
     """Sample the labelled shards, pick the teacher (`auto`: the judges when there are any,
     else the heuristic rules) and train; see `train_quality_model`."""
-    from curation_platform.pipeline import scan_labelled
+    from curation_platform.storage import scan_labelled
 
     qcfg = cfg.get("quality_model") or {}
     teacher = str(qcfg.get("teacher", "auto"))

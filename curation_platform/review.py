@@ -24,7 +24,7 @@ from typing import Iterable, Mapping, NoReturn
 import polars as pl
 import xxhash
 
-from curation_platform.policy import RULES
+from curation_platform.policy import rule_table
 from curation_platform.records import jsonl_objects
 from curation_platform.settings import language_policy
 
@@ -261,20 +261,18 @@ def flagged_rules(table: pl.DataFrame, floor: float, min_decided: int) -> pl.Dat
     return table.filter((pl.col("decision") != KEPT) & (pl.col("decided") >= min_decided) & (pl.col("precision") < floor))
 
 
-_RULE_SIGNAL = {key: (signal, kind) for key, signal, kind in RULES} | {"min_lang_score": ("lang_score", "min")}
-
-
 def propose_thresholds(flags: pl.DataFrame, items: pl.DataFrame, verdicts: pl.DataFrame, policy_cfg: dict) -> list[dict]:
     """For each flagged threshold rule, the threshold that best agrees with the reviewers on
     the reviewed drops (wrongly dropped items kept, confirmed drops still dropped; ties go
     to the value closest to the current one). Rules without a threshold get no proposal."""
     per_item = item_verdicts(verdicts).join(items, on="item_id", how="inner").filter(pl.col("confirmed").is_not_null())
     out = []
+    rules = rule_table(policy_cfg) | {"min_lang_score": ("lang_score", "min")}  # the compiled policy's rules, yours included
     for f in flags.iter_rows(named=True):
         rule, lang = f["decision"], f["lang"]
-        if rule not in _RULE_SIGNAL:
+        if rule not in rules:
             continue
-        signal, kind = _RULE_SIGNAL[rule]
+        signal, kind = rules[rule]
         current = language_policy(policy_cfg, lang).get(rule)
         g = per_item.filter((pl.col("lang") == lang) & (pl.col("decision") == rule))
         vals = []

@@ -11,7 +11,7 @@ import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import polars as pl
 
@@ -48,6 +48,36 @@ def write_parquet(df: pl.DataFrame, path: str | Path) -> Path:
     with atomic_path(path) as tmp:
         df.write_parquet(tmp, compression="zstd", statistics=True)
     return Path(path)
+
+
+class ParquetSink:
+    """One parquet file written batch by batch (a row group each), published atomically
+    when the `with` block ends without an error: output larger than memory, and never a
+    half-written file."""
+
+    def __init__(self, path: str | Path):
+        self.path, self.rows, self._writer, self._ctx = Path(path), 0, None, None
+
+    def __enter__(self) -> "ParquetSink":
+        self._ctx = atomic_path(self.path)
+        self._tmp = self._ctx.__enter__()
+        return self
+
+    def write(self, df: pl.DataFrame) -> None:
+        import pyarrow.parquet as pq
+
+        table = df.to_arrow()
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(str(self._tmp), table.schema, compression="zstd")
+        self._writer.write_table(table)
+        self.rows += df.height
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if self._writer is not None:
+            self._writer.close()
+        elif exc_type is None:
+            raise ValueError(f"{self.path}: nothing was written (not even an empty frame)")
+        return bool(self._ctx.__exit__(exc_type, exc, tb))
 
 
 def publish_dir(staging: Path, final: Path, link: Path, link_target: str | Path) -> Path:
@@ -164,3 +194,11 @@ class Layout:
         for p in (self.inbox(), self.eval_inbox, self.root / "lake", self.release_dir(), self.root / "dagster_home"):
             p.mkdir(parents=True, exist_ok=True)
         return self
+
+
+def scan_labelled(files: Iterable[str | Path]) -> pl.LazyFrame:
+    files = [str(f) for f in files]
+    if not files:
+        raise FileNotFoundError("no labelled shards to read")
+    # diagonal: corpora add their own columns (business `domain`), absent ones become null
+    return pl.concat([pl.scan_parquet(f) for f in files], how="diagonal_relaxed") if len(files) > 1 else pl.scan_parquet(files[0])
