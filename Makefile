@@ -44,7 +44,7 @@ dev: install
 
 ## Spine benchmark (docs/s per stage, peak RSS) -> bench/results/spine.json
 bench: install-test
-	$(BIN)/python bench/memory.py --base 10000
+	$(BIN)/python bench/memory.py --n 10000
 	$(BIN)/python bench/vs_datatrove.py
 	$(BIN)/python bench/dedup_quality.py
 	$(BIN)/python bench/spine.py --n 10000

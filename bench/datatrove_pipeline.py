@@ -69,9 +69,14 @@ def minhash_config(args: argparse.Namespace) -> MinhashConfig:
                          hash_config=HashConfig(precision=64, hash_fc="xxhash"))
 
 
-def execute(pipeline: list, logs: Path, tasks: int = 1) -> PipelineStats:
-    """One datatrove stage: `tasks` ranks run one after the other in this process (workers=1)."""
-    ex = LocalPipelineExecutor(pipeline=pipeline, tasks=tasks, workers=1, logging_dir=str(logs), skip_completed=False)
+WORKERS = 1
+
+
+def execute(pipeline: list, logs: Path, tasks: int | None = None) -> PipelineStats:
+    """One datatrove stage: `tasks` ranks (default: one per worker) over WORKERS processes
+    (`--workers`; 1 = one after the other in this process)."""
+    tasks = tasks or WORKERS
+    ex = LocalPipelineExecutor(pipeline=pipeline, tasks=tasks, workers=min(WORKERS, tasks), logging_dir=str(logs), skip_completed=False)
     return ex.run()
 
 
@@ -103,7 +108,7 @@ def dedup_stages(st: Stages, reader_input: Path, work: Path, cfg: MinhashConfig,
     with st.timed("minhash_buckets", n_docs) as extra:
         extra["steps"] = step_summary(execute([MinhashDedupBuckets(str(work / "sigs"), str(work / "buckets"), config=cfg)], work / "logs" / "buckets", tasks=cfg.num_buckets))
     with st.timed("minhash_cluster", n_docs) as extra:
-        extra["steps"] = step_summary(execute([MinhashDedupCluster(str(work / "buckets"), str(work / "remove_ids"), config=cfg, save_cluster_id=save_cluster_id)], work / "logs" / "cluster"))
+        extra["steps"] = step_summary(execute([MinhashDedupCluster(str(work / "buckets"), str(work / "remove_ids"), config=cfg, save_cluster_id=save_cluster_id)], work / "logs" / "cluster", tasks=1))
 
 
 def run_spine(args: argparse.Namespace) -> None:
@@ -195,11 +200,14 @@ def main() -> None:
         p.add_argument("--rows", type=int, default=6)
         p.add_argument("--seed", type=int, default=1)
         p.add_argument("--language", default="eng", help="datatrove word-tokenizer language (one per pipeline)")
+        p.add_argument("--workers", type=int, default=1, help="datatrove worker processes (LocalPipelineExecutor workers; tasks = workers)")
         if name == "spine":
             p.add_argument("--lid-model", required=True, help="fastText LID model file (ours: lid.176.ftz)")
             p.add_argument("--lang-threshold", type=float, default=0.5)
             p.add_argument("--stop-words", help="JSON list of stop words for GopherQualityFilter")
     args = ap.parse_args()
+    global WORKERS
+    WORKERS = args.workers
     run_spine(args) if args.cmd == "spine" else run_dedup(args)
 
 

@@ -88,6 +88,28 @@ def run_dedup(docs: Path, out: Path) -> None:
     })
 
 
+def run_cli(docs: Path, work: Path, out: Path, workers: int) -> None:
+    """`curate label` then `curate dedup` of the kept documents, as a user runs them."""
+    import subprocess
+
+    curate = str(Path(sys.executable).parent / "curate")
+    work.mkdir(parents=True, exist_ok=True)
+    st = Stages()
+    n = count_lines(docs)
+    labelled, kept_file, dedup = work / "labelled.parquet", work / "kept.jsonl", work / "dedup.parquet"
+    with st.timed("label", n):
+        subprocess.run([curate, "label", str(docs), str(labelled), "--workers", str(workers)], check=True)
+    with st.timed("select_kept", n):
+        kept = pl.scan_parquet(labelled).filter(pl.col("keep")).select("id", "text").collect()
+        kept.write_ndjson(kept_file)
+    with st.timed("dedup", kept.height):
+        subprocess.run([curate, "dedup", str(kept_file), str(dedup), "--workers", str(workers)], check=True)
+    final = int(pl.read_parquet(dedup, columns=["keep"])["keep"].sum())
+    write_result(out, {"n_docs": n, "stages": st.stages, **st.totals(n), "peak_rss_mb": peak_rss_mb(), "children_peak_rss_mb": children_peak_rss_mb(),
+                       "kept": {"parsed": n, "after_filters": kept.height, "duplicates_removed": kept.height - final, "final": final},
+                       "config": {"workers": workers, "commands": ["curate label", "curate dedup"]}, "side": side_info()})
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -98,8 +120,15 @@ def main() -> None:
     dp = sub.add_parser("dedup")
     dp.add_argument("docs", type=Path)
     dp.add_argument("--out", type=Path, required=True)
+    cp = sub.add_parser("cli")
+    cp.add_argument("docs", type=Path)
+    cp.add_argument("--work", type=Path, required=True)
+    cp.add_argument("--out", type=Path, required=True)
+    cp.add_argument("--workers", type=int, default=1)
     args = ap.parse_args()
-    if args.cmd == "spine":
+    if args.cmd == "cli":
+        run_cli(args.docs, args.work, args.out, args.workers)
+    elif args.cmd == "spine":
         run_spine(args.shards, args.work, args.out)
     else:
         run_dedup(args.docs, args.out)

@@ -39,6 +39,7 @@ def main() -> None:
     from vs_datatrove import corpus, write_shards
 
     cfg = load_config()
+    cfg["workers"] = 1  # CPU seconds of the work itself, in this process (the --repo checkout may not know workers)
     docs_dir = args.work / f"docs-{args.n}"
     if not (docs_dir / "shard-000.jsonl").is_file():
         write_shards(corpus(args.n, default_data()), docs_dir, 1)

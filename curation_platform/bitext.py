@@ -100,9 +100,6 @@ def parse_bitext_file(path: str | Path, out_file: str | Path, quarantine_file: s
             "language_pairs": {f"{r['src_lang']}-{r['tgt_lang']}": r["len"] for r in pairs}, "provenance_files": sorted(corpus.provenance)}
 
 
-_PAIR_BATCH = 4096
-
-
 def _bitext_state(cfg: dict):
     from curation_platform.label import identifier_from_config
 
@@ -127,9 +124,10 @@ def label_bitext_frame(df: pl.DataFrame, cfg: dict, identifier: LanguageIdentifi
     are independent, so the output is the same for any number of workers."""
     sims = similarity(df, embedder, cfg, progress) if embedder is not None and df.height else None
     spec = getattr(identifier, "spec", None)
-    if workers <= 1 or spec is None or df.height <= _PAIR_BATCH:
+    size = int(cfg.get("bitext", {}).get("batch", 4096))
+    if workers <= 1 or spec is None or df.height <= size:
         return label_pairs(df, cfg, identifier, sims)
-    jobs = ((df.slice(i, _PAIR_BATCH), _slice_sims(sims, i, _PAIR_BATCH)) for i in range(0, df.height, _PAIR_BATCH))
+    jobs = ((df.slice(i, size), _slice_sims(sims, i, size)) for i in range(0, df.height, size))
     return pl.concat(list(ordered_map(_label_pairs_job, jobs, workers, _bitext_state, ({**cfg, "langid": spec},))))
 
 

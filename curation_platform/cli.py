@@ -262,8 +262,8 @@ def cmd_label(args: argparse.Namespace) -> int:
     if args.model:
         cfg["langid"]["model"] = args.model
     columns = {"id": pl.String, "text": pl.String, "lang_hint": pl.String}
-    # 5,000 documents a batch: standardize counts boilerplate lines repeated across the documents of one batch
-    frames = jsonl_frames(Path(args.input), columns, args.strict, 5000, "label")
+    # standardize counts boilerplate lines repeated across the documents of one batch (`label.batch`)
+    frames = jsonl_frames(Path(args.input), columns, args.strict, int(cfg["label"].get("batch", 5000)), "label")
     kept = rows = 0
     with ParquetSink(args.output) as sink:
         for out in label_batches(_first_or_empty(frames, columns), cfg, workers=_workers(args, cfg), standardize=True):
@@ -288,7 +288,7 @@ def cmd_dedup(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config)
     mh = MinHashConfig.from_dict({**cfg["dedup"], **({"threshold": args.threshold} if args.threshold else {})})
-    frames = jsonl_frames(Path(args.input), {"id": pl.String, "text": pl.String}, args.strict, 10_000, "dedup")
+    frames = jsonl_frames(Path(args.input), {"id": pl.String, "text": pl.String}, args.strict, int(cfg["dedup"].get("batch", 5000)), "dedup")
     try:
         stats = dedup_frames(frames, args.output, mh, _workers(args, cfg))
     except ValueError as exc:

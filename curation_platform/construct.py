@@ -15,6 +15,7 @@ import xxhash
 from curation_platform.settings import config_hash
 from curation_platform.pii import pii_card_lines, redact_release
 from curation_platform.storage import publish_dir, write_json, write_parquet, write_text
+from curation_platform.taggers import release_columns
 from curation_platform.words import words
 
 RELEASE_COLUMNS = ["id", "text", "lang", "script", "lang_score", "corpus", "source", "locator", "license", "fetched_at", "synthetic", "dup_count", "domain",
@@ -94,6 +95,7 @@ def build_release(labelled: pl.LazyFrame, dedup: pl.LazyFrame, release_root: str
     if staging.exists():
         shutil.rmtree(staging)
     shard_rows = int(ccfg.get("shard_rows", 100_000))
+    columns = [*RELEASE_COLUMNS, *(c for c in release_columns(cfg) if c not in RELEASE_COLUMNS)]  # taggers configured with `release: true`
     files, per_lang, pii = [], {}, {}
     for lang in langs:
         part = (final_frame(labelled.filter(pl.col("lang") == lang), dedup).filter(pl.col("final_keep")).collect(engine="streaming")
@@ -105,7 +107,7 @@ def build_release(labelled: pl.LazyFrame, dedup: pl.LazyFrame, release_root: str
         tokens = _tokens(part)
         per_lang[lang] = {"docs": part.height, "chars": int(part["text"].str.len_chars().sum()), "tokens": tokens}
         for split in ("train", "validation"):
-            sp = part.filter(pl.col("split") == split).select([c for c in RELEASE_COLUMNS if c in part.columns])
+            sp = part.filter(pl.col("split") == split).select([c for c in columns if c in part.columns])
             n_shards = max(1, -(-sp.height // shard_rows)) if sp.height else 0
             for s in range(n_shards):
                 chunk = sp.slice(s * shard_rows, shard_rows)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import random
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
@@ -32,24 +33,26 @@ _BIGRAM_SCRIPTS = regex.compile(r"[\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}\p{Han}\p{
 MIN_UNITS = 8          # fewer units than this: no verdict (a short line says too little)
 
 
-def units(text: str) -> list[str]:
-    """The lexical units of a text (see the module docstring)."""
+@lru_cache(maxsize=16384)
+def units(text: str) -> tuple[str, ...]:
+    """The lexical units of a text (see the module docstring). Cached: a document's units
+    are asked for by the open-set check, the confusable check and the OOV signal."""
     if text.isascii():  # the common case, in C: the same units as below
-        return [t.lower() for t in _ASCII_WORD.findall(text) if not t[0].isupper()]
+        return tuple(t.lower() for t in _ASCII_WORD.findall(text) if not t[0].isupper())
     out: list[str] = []
     for tok in _TOKEN.findall(text):
         if _BIGRAM_SCRIPTS.match(tok):
-            out.extend(tok[i : i + 2] for i in range(max(1, len(tok) - 1)))
+            out.extend(map(str.__add__, tok, tok[1:]) if len(tok) > 1 else (tok,))  # character bigrams, in C
         elif not tok[0].isupper():
             out.append(tok.lower())
-    return out
+    return tuple(out)
 
 
 def _hashes(items: Iterable[str]) -> np.ndarray:
     return np.fromiter(map(xxhash.xxh32_intdigest, map(str.encode, items)), dtype=np.uint32)
 
 
-def _oov_rate(us: list[str], vocab: frozenset[int]) -> float:
+def _oov_rate(us: Sequence[str], vocab: frozenset[int]) -> float:
     """Share of `us` whose hash is not in `vocab` (the map chain runs in C)."""
     return 1.0 - sum(map(vocab.__contains__, map(xxhash.xxh32_intdigest, map(str.encode, us)))) / len(us)
 
@@ -83,23 +86,24 @@ class Lexicons:
             acc.setdefault(lang, set()).update(_hashes(units(text)).tolist())
         return cls({lang: np.array(sorted(s), dtype=np.uint32) for lang, s in acc.items()})
 
-    def oov(self, text: str, lang: str) -> float | None:
-        """Share of the text's units outside `lang`'s vocabulary; None without a verdict
-        (language without a lexicon, or fewer than MIN_UNITS units)."""
+    def oov(self, text: str, lang: str, us: Sequence[str] | None = None) -> float | None:
+        """Share of the text's units (or of `us`, units already cut) outside `lang`'s
+        vocabulary; None without a verdict (language without a lexicon, or fewer than
+        MIN_UNITS units)."""
         vocab = self._sets.get(lang)
         if vocab is None:
             return None
-        us = units(text)
+        us = units(text) if us is None else us
         if len(us) < MIN_UNITS:
             return None
         return _oov_rate(us, vocab)
 
-    def unknown(self, text: str, lang: str) -> tuple[bool, float | None]:
+    def unknown(self, text: str, lang: str, us: Sequence[str] | None = None) -> tuple[bool, float | None]:
         """(the text is not `lang`, its OOV rate): above the language's ceiling."""
         ceiling = self.ceilings.get(lang, self.default_ceiling)
         if ceiling is None:
             return False, None
-        rate = self.oov(text, lang)
+        rate = self.oov(text, lang, us)
         return (rate is not None and rate > ceiling), rate
 
     def save(self, path: Path) -> None:

@@ -139,3 +139,33 @@ def test_plan_languages_from_the_console_script(tmp_path):
     assert json.loads((tmp_path / "p.json").read_text())["targets"] == ["ace_Latn", "jav_Latn", "lao_Laoo", "shn_Mymr"]
     bad = run(["plan-languages", "--targets", "xx1", "--candidates", "en"])
     assert bad.returncode == 2 and "unknown language code 'xx1'" in bad.stderr
+
+
+def test_workers_do_not_change_the_output(tmp_path, flores):
+    """`curate label`, `dedup` and `bitext` stream batches over worker processes: 1 and 2
+    workers write the same file, byte for byte (small batches so that 2 workers are used)."""
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text("label: {batch: 120}\ndedup: {batch: 120}\nbitext: {batch: 120}\n", encoding="utf-8")
+    recs = []
+    for code in ("ind_Latn", "khm_Khmr", "tgl_Latn"):
+        lines = flores(code)
+        recs += [{"id": f"{code}-{i}", "text": " ".join(lines[i * 3 : i * 3 + 3])} for i in range(100)]
+    recs += [{"id": f"copy-{i}", "text": recs[i * 7]["text"]} for i in range(20)]
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in recs) + "\n", encoding="utf-8")
+    eng, ind = flores("eng_Latn"), flores("ind_Latn")
+    tsv = tmp_path / "pairs.tsv"
+    tsv.write_text("\n".join(f"{e}\t{i}" for e, i in zip(eng[:300], ind[:300])) + "\n", encoding="utf-8")
+    for cmd, extra in (("label", []), ("dedup", []), ("bitext", ["--src", "eng", "--tgt", "ind"])):
+        inp = tsv if cmd == "bitext" else src
+        outs = []
+        for w in (1, 2):
+            out = tmp_path / f"{cmd}-{w}.parquet"
+            res = run(["--config", str(cfg), cmd, str(inp), str(out), "--workers", str(w), *extra])
+            assert res.returncode == 0, res.stderr
+            outs.append(out.read_bytes())
+        assert outs[0] == outs[1], cmd
+    d = pl.read_parquet(tmp_path / "dedup-2.parquet")
+    assert d.height == len(recs) and d["keep"].sum() == len(recs) - 20
+    lab = pl.read_parquet(tmp_path / "label-2.parquet")
+    assert lab["id"].to_list() == [r["id"] for r in recs] and lab["keep"].sum() > 250

@@ -1,0 +1,104 @@
+"""Peak memory of the `curate` commands at 1x and 10x input, and with 1 and 2 workers:
+streaming commands hold a bounded number of batches, so the peak should not grow with
+the input.
+
+    .venv/bin/python bench/cli_memory.py [--n 50000] [--commands label,dedup] [--scales 1,10] [--workers 1,2]
+        [--out bench/results/cli_memory.json]
+
+Peak RSS is sampled every 0.1 s over the command's whole process tree (the command and
+its worker processes, summed: spawned workers share no pages with it). Input: bench/spine.py's
+documents (FLORES-200 + UDHR paragraphs, planted duplicates and junk) as one JSONL file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import psutil
+
+BENCH = Path(__file__).resolve().parent
+sys.path[:0] = [str(BENCH), str(BENCH.parent)]
+
+from spine import build_docs, default_data  # noqa: E402
+
+
+def tree_peak(cmd: list[str]) -> tuple[float, float, float]:
+    """(seconds, peak summed RSS MB of the process tree, peak RSS MB of the command alone)."""
+    t0 = time.perf_counter()
+    proc = psutil.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = [0.0, 0.0]
+
+    def sample() -> None:
+        while proc.poll() is None:
+            try:
+                procs = [proc, *proc.children(recursive=True)]
+                rss = [p.memory_info().rss for p in procs]
+                peak[0] = max(peak[0], sum(rss) / 2**20)
+                peak[1] = max(peak[1], rss[0] / 2**20)
+            except psutil.Error:
+                pass
+            time.sleep(0.1)
+
+    th = threading.Thread(target=sample, daemon=True)
+    th.start()
+    _, err = proc.communicate()
+    th.join()
+    if proc.returncode:
+        raise RuntimeError(f"{' '.join(cmd)} failed: {err.decode()[-2000:]}")
+    return round(time.perf_counter() - t0, 1), round(peak[0], 1), round(peak[1], 1)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=50_000, help="documents at 1x")
+    ap.add_argument("--commands", default="label,dedup")
+    ap.add_argument("--scales", default="1,10")
+    ap.add_argument("--workers", default="1,2", help="worker counts measured at 1x (the largest scale runs with the last)")
+    ap.add_argument("--data", type=Path, default=default_data())
+    ap.add_argument("--out", type=Path, default=BENCH / "results" / "cli_memory.json")
+    args = ap.parse_args()
+    curate = str(Path(sys.executable).parent / "curate")
+    scales, workers = [int(x) for x in args.scales.split(",")], [int(x) for x in args.workers.split(",")]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="cli-memory-") as tmp:
+        for scale in scales:
+            n = args.n * scale
+            docs_file = Path(tmp) / f"docs-{n}.jsonl"
+            with open(docs_file, "w", encoding="utf-8") as fh:
+                for d in build_docs(n, args.data):
+                    fh.write(json.dumps({"id": d["id"], "text": d["text"]}, ensure_ascii=False) + "\n")
+            for command in args.commands.split(","):
+                for w in (workers if scale == scales[0] else workers[-1:]):
+                    print(f"curate {command}: {n} documents, {w} worker(s) ...", file=sys.stderr, flush=True)
+                    secs, tree, own = tree_peak([curate, command, str(docs_file), str(Path(tmp) / f"{command}.parquet"), "--workers", str(w)])
+                    rows.append({"command": command, "factor": scale, "docs": n, "workers": w, "seconds": secs, "docs_per_s": round(n / secs, 1),
+                                 "peak_rss_mb": tree, "peak_rss_mb_command": own})
+            docs_file.unlink()
+    summary = {}
+    for command in args.commands.split(","):
+        mine = [r for r in rows if r["command"] == command]
+        at = lambda f, w: next((r["peak_rss_mb"] for r in mine if r["factor"] == f and r["workers"] == w), None)  # noqa: E731
+        big = at(scales[-1], workers[-1])
+        summary[command] = {"growth_10x": round(big / at(scales[0], workers[-1]), 3) if big and at(scales[0], workers[-1]) else None,
+                            "workers_ratio": round(at(scales[0], workers[-1]) / at(scales[0], workers[0]), 3) if len(workers) > 1 else None}
+    print("\n| command | docs | workers | seconds | docs/s | peak RSS MB (tree) | of which the command |\n|---|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(f"| curate {r['command']} | {r['docs']:,} | {r['workers']} | {r['seconds']} | {r['docs_per_s']:,.0f} | {r['peak_rss_mb']} | {r['peak_rss_mb_command']} |")
+    print("\n| command | growth at 10x (goal <= 1.3) | peak with 2 workers / 1 (goal <= 1.6) |\n|---|---:|---:|")
+    for c, s in summary.items():
+        print(f"| curate {c} | {s['growth_10x']} | {s['workers_ratio']} |")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"base_docs": args.n, "scales": rows, "commands": summary, "goals": {"growth_10x": 1.3, "workers_ratio": 1.6},
+                                    "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
