@@ -10,7 +10,7 @@ DATA   ?= $(CURDIR)/data
 export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc 2>/dev/null || echo 2)
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 
-.PHONY: demo test dev install install-test bench clean
+.PHONY: demo test dev install install-test label-studio bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,12 +28,22 @@ $(BIN)/.installed-test: $(BIN)/.installed
 install: $(BIN)/.installed
 install-test: $(BIN)/.installed-test
 
+# Label Studio (the review tests' real annotation server) in a virtualenv of its own: its
+# pins (Django, pydantic, ...) are not ours. About 1 GB; the tests find it there.
+LS_VENV ?= .venv-label-studio
+$(LS_VENV)/bin/label-studio:
+	$(PYTHON) -m venv $(LS_VENV)
+	$(LS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LS_VENV)/bin/python -m pip install --quiet label-studio==1.23.2
+label-studio: $(LS_VENV)/bin/label-studio
+
 ## Generate the demo shards and materialize the whole asset graph on them.
 demo: install
 	$(BIN)/curate demo --data-root $(DATA)
 
-## Run the test suite (engine, Dagster graph, sensor, CLI).
-test: install-test
+## Run the test suite (engine, Dagster graph, sensors, CLI, the daemon journey, the UI in
+## Chromium when one is installed, Label Studio).
+test: install-test label-studio
 	$(BIN)/python -m pytest
 
 ## Dagster web UI on http://127.0.0.1:3000 with this project's workspace and instance.

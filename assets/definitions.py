@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dagster import Definitions, EnvVar  # noqa: F401  (EnvVar: how secrets will come in)
+from dagster import AssetSelection, AutomationConditionSensorDefinition, DefaultSensorStatus, Definitions, EnvVar  # noqa: F401  (EnvVar: how secrets will come in)
 from dagster_duckdb import DuckDBResource
 
 from curation_platform.assets.automation import (
@@ -50,6 +50,14 @@ from curation_platform.settings import load_config
 import os
 
 
+# The assets' automation conditions (`deduplicate` and `construct` rebuild eagerly after new
+# labels) are evaluated by this sensor; it runs whenever the daemon does (Dagster's own
+# default sensor of this name is off until someone switches it on in the UI).
+automation_sensor = AutomationConditionSensorDefinition(
+    "default_automation_condition_sensor", target=AssetSelection.all(), default_status=DefaultSensorStatus.RUNNING, minimum_interval_seconds=30,
+    description="Evaluates the assets' automation conditions: deduplicate and construct rebuild after new shards are labelled.")
+
+
 def build_definitions(data_root: str | None = None, config_path: str | None = None, langid_model: str | None = None) -> Definitions:
     root = data_root or default_data_root()
     config_path = config_path or os.environ.get("CURATION_CONFIG")
@@ -63,7 +71,7 @@ def build_definitions(data_root: str | None = None, config_path: str | None = No
               train_langid_job],
         sensors=[web_crawl_inbox_sensor, eval_inbox_sensor, plan_change_sensor, loop_failure_sensor, parallel_inbox_sensor,
                  synthetic_request_sensor, business_sources_sensor, business_release_sensor, review_inbox_sensor,
-                 langid_inbox_sensor],
+                 langid_inbox_sensor, automation_sensor],
         schedules=[hourly_ingest_schedule, nightly_release_schedule, weekly_replan_schedule],
         resources={
             "curation": CurationResource(data_root=root, config_path=config_path),

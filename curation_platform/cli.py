@@ -352,8 +352,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
         built = sum(1 for r in result.get("loop_rounds", []) if r["mixture_built"])
         print(f"\nevaluation loop: {built} mixture build(s), settled on plan {plan['plan_hash']} ({len(plan['requests'])} data requests)\n")
         print(f"{'language':<10} {'weight':>8} {'boost':>6} {'epochs':>7} {'proxy bpc':>10}")
+        unscored = []
         for lang, v in sorted(plan["languages"].items(), key=lambda kv: -kv[1]["weight"]):
-            print(f"{lang:<10} {v['weight']:>8.4f} {v['boost']:>6.2f} {v['epochs']:>7.2f} {bpc.get(lang, float('nan')):>10.3f}")
+            score = f"{bpc[lang]:>10.3f}" if lang in bpc else f"{'-':>10}"
+            unscored += [] if lang in bpc else [lang]
+            print(f"{lang:<10} {v['weight']:>8.4f} {v['boost']:>6.2f} {v['epochs']:>7.2f} {score}")
+        if unscored:
+            print(f"  -: no proxy score for {', '.join(unscored)}: too few documents for a held-out split "
+                  "(set loop.proxy.heldout_dir to a folder of held-out text)")
     root = Path(result["root"])
     print(f"\noutputs:\n  release     {result['release']}  (per-language parquet, manifest.json, README.md)")
     print(f"  lake        {root / 'lake'}  (parsed / standardized / labelled / dedup parquet)")

@@ -37,3 +37,26 @@ def test_wheel_layout_and_import_without_the_checkout(tmp_path):
     res = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "24"
+
+
+def test_code_location_loads_from_the_repository_root_with_a_non_editable_install(tmp_path):
+    """A deployment builds an image from the repository and runs `dagster dev -w
+    workspace.yaml` from its root: the checkout's curation_platform/ (without assets/
+    inside) comes first on sys.path and shadows the installed wheel. It must still load."""
+    out = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(tmp_path / "site"), str(REPO)],
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    import sysconfig
+
+    # -S: no site processing, so the project venv's editable-install hook is not active;
+    # its packages (dagster, polars, ...) come in as plain PYTHONPATH entries after the wheel
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path / "site"), sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]])}
+    code = ("import curation_platform, curation_platform.assets.definitions as d;"
+            "print(curation_platform.__file__); print(len(d.defs.resolve_asset_graph().get_all_asset_keys()))")
+    res = subprocess.run([sys.executable, "-S", "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    first, count = res.stdout.strip().splitlines()[-2:]
+    assert first.startswith(str(REPO)) and count == "24"  # the checkout shadowed the wheel, and still loaded
+    val = subprocess.run([sys.executable, "-S", "-m", "dagster", "definitions", "validate", "-w", "workspace.yaml"], cwd=REPO, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert val.returncode == 0, (val.stdout + val.stderr)[-3000:]

@@ -66,11 +66,10 @@ def reviewed(tmp_path_factory, flores):
                "again": again, "verdicts": verdicts}
 
 
-def _fill_verdicts(sample: pl.DataFrame, inbox: Path, sample_dir: Path) -> dict:
-    """Reviewer ana (CSV) and budi (Label Studio export). jav_Latn min_words drops: both
-    call 8 of them wrong (the short paragraphs are real Javanese), budi disagrees with ana
-    on 2 of the other items. Everything else: both confirm, except 1 kept item budi rejects."""
-    inbox.mkdir(parents=True, exist_ok=True)
+def verdict_plan(sample: pl.DataFrame) -> tuple[dict, dict, list]:
+    """Reviewers ana and budi. jav_Latn min_words drops: both call 8 of them wrong (the
+    short paragraphs are real Javanese), budi disagrees with ana on 2 of the other items.
+    Everything else: both confirm, except 1 kept item budi rejects."""
     # the 8 longest of the short paragraphs are the ones reviewers call wrongly dropped
     drops = sample.filter((pl.col("lang") == "jav_Latn") & (pl.col("decision") == "min_words"))
     n_words = [json.loads(sig)["n_words"] for sig in drops["signals"].to_list()]
@@ -86,6 +85,13 @@ def _fill_verdicts(sample: pl.DataFrame, inbox: Path, sample_dir: Path) -> dict:
             ana[item], budi[item] = True, True
     kept_other = sample.filter(pl.col("decision") == "kept").sort("item_id")["item_id"][0]
     budi[kept_other] = False
+    return ana, budi, target
+
+
+def _fill_verdicts(sample: pl.DataFrame, inbox: Path, sample_dir: Path) -> dict:
+    """ana's verdicts as CSV, budi's as a Label Studio export, and a malformed file."""
+    inbox.mkdir(parents=True, exist_ok=True)
+    ana, budi, target = verdict_plan(sample)
     with open(inbox / "ana.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=["item_id", "verdict", "reviewer", "corrected_lang", "quality", "comment"])
         w.writeheader()

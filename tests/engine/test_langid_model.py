@@ -97,9 +97,9 @@ def test_languages_left_out_of_training_get_und_then_are_learned_from_a_user_fol
 
 
 def test_lexicon_units_and_ceilings_come_from_the_language_alone():
-    assert units("Saya makan nasi di Jakarta.") == ["makan", "nasi", "di"]  # capitalised words are names or sentence starts
-    assert units("ภาษาไทย") == ["ภา", "าษ", "ษา", "าไ", "ไท", "ทย"]  # no spaces: character bigrams
-    assert units("उनके घर") == ["उनके", "घर"]  # vowel signs stay inside the word
+    assert units("Saya makan nasi di Jakarta.") == ("makan", "nasi", "di")  # capitalised words are names or sentence starts
+    assert units("ภาษาไทย") == ("ภา", "าษ", "ษา", "าไ", "ไท", "ทย")  # no spaces: character bigrams
+    assert units("उनके घर") == ("उनके", "घर")  # vowel signs stay inside the word
     texts = [("aaa_Latn", f"kata satu dua tiga empat lima enam tujuh delapan sembilan ke{i}") for i in range(400)]
     ceilings, report = calibrate_ceilings(texts)
     assert set(ceilings) == {"aaa_Latn"} and 0.35 <= ceilings["aaa_Latn"] <= 0.9

@@ -17,5 +17,4 @@ class ShoutingTagger(Tagger):
     def tag(self, batch: Batch):
         letters = pl.col("text").str.count_matches(r"\p{L}")
         upper = pl.col("text").str.count_matches(r"\p{Lu}")
-        share = batch.frame.select(pl.when(letters > 0).then(upper / letters).otherwise(0.0).round(4).alias("shouting"))["shouting"]
-        return {"shouting": share}
+        return {"shouting": pl.when(letters > 0).then(upper / letters).otherwise(0.0).round(4)}  # an expression over the batch
