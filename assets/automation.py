@@ -28,7 +28,7 @@ from dagster import (
 )
 
 from curation_platform.assets.partitions import business_sources, parallel_corpora, web_crawl_shards
-from curation_platform.bitext_readers import BITEXT_SUFFIXES, moses_siblings
+from curation_platform.bitext.readers import BITEXT_SUFFIXES, moses_siblings
 from curation_platform.evals import EVAL_SUFFIXES, EvalFileError, parse_eval_file
 from curation_platform.loop import ingested_registry, quarantine_eval_file
 from curation_platform.readers import shard_format

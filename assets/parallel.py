@@ -6,7 +6,7 @@ from curation_platform import plots
 from curation_platform.assets.metadata import drop_rate_check, pii_table, check_result, counts_table
 from curation_platform.assets.partitions import parallel_corpora
 from curation_platform.bitext import construct_bitext, dedup_bitext, label_bitext_file, parse_bitext_file
-from curation_platform.bitext_readers import moses_siblings
+from curation_platform.bitext.readers import moses_siblings
 from curation_platform.resources import CurationResource, EmbeddingsResource, LangIdResource
 from curation_platform.storage import safe_key
 from curation_platform.validation import check_conservation

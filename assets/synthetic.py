@@ -9,7 +9,7 @@ from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataV
 from curation_platform import plots
 from curation_platform.assets.metadata import counts_table, pii_table
 from curation_platform.resources import CurationResource, LangIdResource, LLMResource
-from curation_platform.synthetic_runs import (
+from curation_platform.synthetic.runs import (
     dedup_synthetic,
     generate_batch,
     label_synthetic,

@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO))
 import polars as pl  # noqa: E402
 
 from curation_platform.bitext import label_bitext_frame, similarity  # noqa: E402
-from curation_platform.bitext_noise import NOISE_TYPES, plant_noise, score_filter  # noqa: E402
+from curation_platform.bitext.noise import NOISE_TYPES, plant_noise, score_filter  # noqa: E402
 from curation_platform.embeddings import EmbeddingClient  # noqa: E402
 from curation_platform.label import identifier_from_config  # noqa: E402
 from curation_platform.settings import load_config  # noqa: E402
@@ -104,7 +104,7 @@ def main() -> None:
                 t0 = time.perf_counter()
                 sims = similarity(df, client, cfg)
                 sim_s = time.perf_counter() - t0
-            from curation_platform.bitext_filters import label_pairs
+            from curation_platform.bitext.filters import label_pairs
 
             full = label_pairs(df, cfg, ident, sims)
             final = score_filter(rows, full["keep"].to_list())

@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from curation_platform.pii import PLACEHOLDERS, WEB_TYPES, redact  # noqa: E402
-from curation_platform.pii_plant import ADDRESS_INTRO, ADDRESSES, FIRST, IDS, LAST, LOOKALIKES, NAMES, STREETS, THAI_NAMES  # noqa: E402
+from curation_platform.pii.plant import ADDRESS_INTRO, ADDRESSES, FIRST, IDS, LAST, LOOKALIKES, NAMES, STREETS, THAI_NAMES  # noqa: E402
 from curation_platform.storage import write_json  # noqa: E402
 
 FLORES = {"ind": "ind_Latn", "zsm": "zsm_Latn", "tgl": "tgl_Latn", "vie": "vie_Latn", "tha": "tha_Thai", "eng": "eng_Latn"}
@@ -125,7 +125,7 @@ def presidio_rate(texts: list[str]) -> float | None:
     except ImportError:
         print("\n(presidio-analyzer not installed: pip install presidio-analyzer for the comparison)")
         return None
-    from curation_platform.pii_ids import RECOGNIZERS
+    from curation_platform.pii.ids import RECOGNIZERS
 
     recs = [PatternRecognizer(supported_entity=r.entity, patterns=[Pattern(f"{r.entity}_{i}", p.pattern, max(s, 0.01)) for i, (p, s) in enumerate(r.patterns)],
                               context=[]) for r in RECOGNIZERS]

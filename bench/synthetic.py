@@ -30,7 +30,7 @@ from curation_platform.llm import LLMClient  # noqa: E402
 from curation_platform.local_servers import llama_server  # noqa: E402
 from curation_platform.settings import load_config  # noqa: E402
 from curation_platform.storage import write_json  # noqa: E402
-from curation_platform.synthetic_runs import generate_batch, label_synthetic, llm_settings  # noqa: E402
+from curation_platform.synthetic.runs import generate_batch, label_synthetic, llm_settings  # noqa: E402
 
 LANGS = ["ind_Latn", "jav_Latn", "sun_Latn", "tgl_Latn"]
 PIVOTS = ["eng_Latn", "ind_Latn"]

@@ -231,13 +231,13 @@ def cmd_redact(args: argparse.Namespace) -> int:
     from collections import Counter
 
     from curation_platform.pii import expand_types, redact
-    from curation_platform.pii_names import find_names
+    from curation_platform.pii.names import find_names
 
     types = expand_types(args.types.split(",")) if args.types else None
     names = find_names
     if args.llm_url:
         from curation_platform.llm import LLMClient, LLMSettings
-        from curation_platform.pii_names import LLMNameFinder
+        from curation_platform.pii.names import LLMNameFinder
 
         llm = {**load_config(args.config)["synthetic"]["llm"], "base_url": args.llm_url, "temperature": 0.0, "max_tokens": 32}
         names = LLMNameFinder(LLMClient(LLMSettings.from_dict(llm)))
@@ -299,7 +299,7 @@ def cmd_dedup(args: argparse.Namespace) -> int:
 
 def cmd_bitext(args: argparse.Namespace) -> int:
     from curation_platform.bitext import embedder_from_config, label_bitext_frame
-    from curation_platform.bitext_readers import BitextError, read_tsv
+    from curation_platform.bitext.readers import BitextError, read_tsv
     from curation_platform.label import identifier_from_config
     from curation_platform.langid import flores_code
     from curation_platform.storage import write_parquet

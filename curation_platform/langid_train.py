@@ -100,7 +100,7 @@ def user_sentences(folders: Sequence[Path]) -> list[tuple[str, str]]:
 
 def _parallel_sides(tsv: Path) -> list[tuple[str, str]]:
     """Both sides of a bitext file: per-line labels when a `.labels` file exists, else the pair in the name."""
-    from curation_platform.bitext_readers import pair_from_name
+    from curation_platform.bitext.readers import pair_from_name
 
     pair = pair_from_name(tsv.name)
     if not pair:

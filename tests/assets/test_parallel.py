@@ -17,7 +17,7 @@ import pytest
 from dagster import DagsterInstance, build_sensor_context
 
 from curation_platform.bitext import label_bitext_frame
-from curation_platform.bitext_noise import plant_noise, score_filter
+from curation_platform.bitext.noise import plant_noise, score_filter
 from curation_platform.embeddings import EmbeddingClient, margin_scores
 from curation_platform.label import identifier_from_config
 from curation_platform.settings import load_config

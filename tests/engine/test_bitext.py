@@ -9,8 +9,8 @@ import polars as pl
 import pytest
 
 from curation_platform.bitext import dedup_pairs, label_bitext_frame, parse_bitext_file
-from curation_platform.bitext_noise import plant_noise, score_filter
-from curation_platform.bitext_readers import BitextError, pair_from_name, read_bitext
+from curation_platform.bitext.noise import plant_noise, score_filter
+from curation_platform.bitext.readers import BitextError, pair_from_name, read_bitext
 from curation_platform.label import identifier_from_config
 from curation_platform.settings import load_config
 
@@ -104,7 +104,7 @@ def test_pair_dedup_exact_near_and_one_to_many():
 
 
 def test_numbers_spelled_out_or_as_months_are_not_a_mismatch():
-    from curation_platform.bitext_filters import pair_signals
+    from curation_platform.bitext.filters import pair_signals
 
     def mismatch(src: str, tgt: str) -> float:
         return pair_signals(src, tgt, "eng_Latn", "ind_Latn")["digit_mismatch"]

@@ -12,8 +12,8 @@ import polars as pl
 import pytest
 
 from curation_platform.pii import WEB_TYPES, corpus_types, expand_types, find_pii, redact
-from curation_platform.pii_ids import mykad_ok, nric_ok, thai_id_ok
-from curation_platform.pii_plant import ADDRESS_INTRO, ADDRESSES, FIRST, IDS, LAST, LOOKALIKES, NAMES, STREETS, THAI_NAMES
+from curation_platform.pii.ids import mykad_ok, nric_ok, thai_id_ok
+from curation_platform.pii.plant import ADDRESS_INTRO, ADDRESSES, FIRST, IDS, LAST, LOOKALIKES, NAMES, STREETS, THAI_NAMES
 from tests.conftest import scoped_env
 
 FLORES = {"ind": "ind_Latn", "zsm": "zsm_Latn", "tgl": "tgl_Latn", "vie": "vie_Latn", "tha": "tha_Thai", "eng": "eng_Latn"}
@@ -156,7 +156,7 @@ def test_llm_backend_finds_names_through_the_same_interface(llm_server, tmp_path
     """The model backend on a real llama.cpp server (Gemma 3 270M): it may add names, never
     spans that are not in the text, and the rules' names stay found."""
     from curation_platform.llm import LLMClient, LLMSettings
-    from curation_platform.pii_names import LLMNameFinder, find_names
+    from curation_platform.pii.names import LLMNameFinder, find_names
 
     client = LLMClient(LLMSettings(base_url=llm_server, model="gemma-3-270m", temperature=0.0, max_tokens=32, concurrency=2), cache_path=tmp_path / "c.sqlite")
     finder = LLMNameFinder(client)

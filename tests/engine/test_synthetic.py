@@ -17,7 +17,7 @@ from curation_platform.llm import LLMClient, LLMSettings, Request
 from curation_platform.mixture import build_mixture
 from curation_platform.settings import load_config
 from curation_platform.synthetic import clean_output, load_template, parse_rating, split_samples
-from curation_platform.synthetic_runs import generate_batch, label_synthetic, llm_settings
+from curation_platform.synthetic.runs import generate_batch, label_synthetic, llm_settings
 
 PLAN = {"plan_hash": "plan-test", "requests": [
     {"kind": "synthetic", "language": "ind_Latn", "level": "basic", "domain": "health", "metric": "bpc", "tokens": 500},

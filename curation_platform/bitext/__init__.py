@@ -13,8 +13,8 @@ import numpy as np
 import polars as pl
 import xxhash
 
-from curation_platform.bitext_filters import label_pairs
-from curation_platform.bitext_readers import BitextCorpus, read_bitext
+from curation_platform.bitext.filters import label_pairs
+from curation_platform.bitext.readers import BitextCorpus, read_bitext
 from curation_platform.embeddings import EmbeddingClient, margin_scores
 from curation_platform.langid import LanguageIdentifier
 from curation_platform.minhash import MinHashConfig, deduplicate, normalized_hash

@@ -15,9 +15,9 @@ import re
 from collections import Counter
 from typing import Callable, Iterable
 
-from curation_platform.pii_ids import CARD_IIN, ID_TYPES, NEGATIVE_CONTEXT, ean13_ok, find_ids, luhn_ok  # noqa: F401 (luhn_ok: public here too)
-from curation_platform.pii_ids import PLACEHOLDERS as ID_PLACEHOLDERS
-from curation_platform.pii_names import find_addresses, find_names
+from curation_platform.pii.ids import CARD_IIN, ID_TYPES, NEGATIVE_CONTEXT, ean13_ok, find_ids, luhn_ok  # noqa: F401 (luhn_ok: public here too)
+from curation_platform.pii.ids import PLACEHOLDERS as ID_PLACEHOLDERS
+from curation_platform.pii.names import find_addresses, find_names
 
 PLACEHOLDERS = {"URL_CREDENTIALS": "<URL_CREDENTIALS>", "EMAIL": "<EMAIL>", **ID_PLACEHOLDERS, "CARD": "<CARD>", "NIK": "<NIK>",
                 "IP": "<IP>", "PHONE": "<PHONE>", "ADDRESS": "<ADDRESS>", "NAME": "<NAME>"}
@@ -107,7 +107,7 @@ def find_pii(text: str, types: Iterable[str] | None = None, names: Callable[[str
     """Non-overlapping (start, end, type) spans, earlier detectors winning overlaps:
     credentials and e-mails, then the national identifiers (formatted and checksummed
     first), cards, NIK, IP, phones, then addresses and names (`names`: the rules, or a
-    model backend such as `pii_names.LLMNameFinder`)."""
+    model backend such as `pii.names.LLMNameFinder`)."""
     wanted = set(types) if types else None
     spans: list[tuple[int, int, str]] = []
     taken = [False] * (len(text) + 1)

@@ -31,7 +31,7 @@ from curation_platform.llm import LLMClient, Request
 from curation_platform.records import PARSED_SCHEMA
 from curation_platform.settings import language_policy
 
-PROMPTS_DIR = Path(__file__).parent / "prompts"
+PROMPTS_DIR = Path(__file__).parent.parent / "prompts"
 GENERATORS = ("in_context", "translation", "sft", "dpo")
 EXTRA_SCHEMA: dict[str, pl.DataType] = {
     "format": pl.String, "level": pl.String, "domain": pl.String, "plan_hash": pl.String, "request_key": pl.String,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from typing import Callable
 
-from curation_platform.pii_ids import _MY_PB, _VN_PROVINCES, ean13_ok, nric_ok, thai_id_ok
+from curation_platform.pii.ids import _MY_PB, _VN_PROVINCES, ean13_ok, nric_ok, thai_id_ok
 
 Rng = random.Random
 
