@@ -126,7 +126,9 @@ def test_daemon_ingests_rebuilds_and_replans(dev, tmp_path):
     assert released.height == second["docs_released"]
 
     before = _latest(dev.home, "mixture_plan")
-    write_demo_evals(dev.root / "inbox" / "eval")
+    from curation_platform.storage import Layout
+
+    write_demo_evals(Layout(dev.root).eval_inbox)
     replanned = wait_for("the loop to re-plan after new evaluation results",
                          lambda: (m := _latest(dev.home, "mixture_plan")) and m != before and m, 420, dev.log)
     assert _latest(dev.home, "eval_results") is not None and replanned
