@@ -23,6 +23,8 @@ from types import SimpleNamespace
 import polars as pl
 import pytest
 
+from tests.conftest import stop_process_group
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
@@ -81,12 +83,7 @@ def dev(tmp_path_factory):
         wait_for("the webserver", up, 240, log)
         yield SimpleNamespace(root=root, base=base, log=log, home=root / "dagster_home", env=env)
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=30)
+        stop_process_group(proc, timeout=60)
 
 
 def _instance(home: Path):

@@ -44,13 +44,14 @@ def _share(items: pl.Expr, test: pl.Expr, denominator: pl.Expr) -> pl.Expr:
 
 def text_signals(frame: pl.DataFrame) -> pl.DataFrame:
     """The signals that need no word list, for every row at once."""
+    text = pl.col("text").fill_null("")
     lines, paras = _items("\n"), _items("\n\n")
     n_lines = lines.list.len()
-    tokens = pl.col("text").fill_null("").str.extract_all(_TOKEN)
+    tokens = text.str.extract_all(_TOKEN)
     n_tokens = tokens.list.len()
     el = pl.element()
     return frame.select(
-        pl.col("text").fill_null("").str.len_chars().cast(pl.Float64).alias("n_chars"),
+        text.str.len_chars().cast(pl.Float64).alias("n_chars"),
         n_lines.cast(pl.Float64).alias("n_lines"),
         _share(lines, el.str.contains("^" + _class("".join(_BULLETS))), pl.max_horizontal(n_lines, 1)).alias("bullet_lines_ratio"),
         _share(lines, el.str.ends_with("...") | el.str.ends_with("…"), pl.max_horizontal(n_lines, 1)).alias("ellipsis_lines_ratio"),
@@ -61,8 +62,8 @@ def text_signals(frame: pl.DataFrame) -> pl.DataFrame:
         _dup_frac(lines).alias("dup_line_frac"),
         _dup_char_frac(lines).alias("dup_line_char_frac"),
         _dup_frac(paras).alias("dup_para_frac"),
-        (pl.col("text").fill_null("").str.count_matches("#", literal=True) + pl.col("text").fill_null("").str.count_matches("...", literal=True)
-         + pl.col("text").fill_null("").str.count_matches("…", literal=True)).alias("_symbols"),
+        (text.str.count_matches("#", literal=True) + text.str.count_matches("...", literal=True)
+         + text.str.count_matches("…", literal=True)).alias("_symbols"),
     )
 
 

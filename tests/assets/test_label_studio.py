@@ -20,6 +20,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
+
+from tests.conftest import stop_process_group
 from dagster import DagsterInstance, build_sensor_context, materialize
 
 from curation_platform.assets.automation import review_inbox_sensor
@@ -90,11 +92,7 @@ def label_studio(tmp_path_factory):
         assert _api(url, token, "/api/current-user/whoami")["email"] == "budi@example.org"
         yield {"url": url, "tokens": {"ana": ADMIN_TOKEN, "budi": token}}
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        stop_process_group(proc)
 
 
 def test_review_round_trip_through_label_studio(label_studio, tmp_path, flores):

