@@ -30,6 +30,8 @@ _TOKEN = regex.compile(r"[\p{L}\p{M}]+")
 _ASCII_WORD = re.compile(r"[A-Za-z]+")
 # Scripts whose "words" are runs of characters: count character bigrams instead.
 _BIGRAM_SCRIPTS = regex.compile(r"[\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}\p{Tibetan}]")
+_MISS = object()
+_MEMO_SIZE = 8192
 MIN_UNITS = 8          # fewer units than this: no verdict (a short line says too little)
 
 
@@ -64,6 +66,7 @@ class Lexicons:
         self.vocab = {lang: np.unique(h.astype(np.uint32)) for lang, h in vocab.items()}
         self._sets = {lang: frozenset(h.tolist()) for lang, h in self.vocab.items()}
         self.ceilings = dict(ceilings or {})
+        self._memo: dict[tuple[str, str], float | None] = {}
 
     @property
     def ceilings(self) -> dict[str, float]:
@@ -93,10 +96,19 @@ class Lexicons:
         vocab = self._sets.get(lang)
         if vocab is None:
             return None
-        us = units(text) if us is None else us
-        if len(us) < MIN_UNITS:
-            return None
-        return _oov_rate(us, vocab)
+        if us is not None:
+            return _oov_rate(us, vocab) if len(us) >= MIN_UNITS else None
+        # the open-set check, the confusable check and the OOV signal ask the same
+        # (text, language) in turn: remember the last few thousand answers
+        key = (text, lang)
+        rate = self._memo.get(key, _MISS)
+        if rate is _MISS:
+            us = units(text)
+            rate = _oov_rate(us, vocab) if len(us) >= MIN_UNITS else None
+            if len(self._memo) >= _MEMO_SIZE:
+                self._memo.clear()
+            self._memo[key] = rate
+        return rate  # type: ignore[return-value]
 
     def unknown(self, text: str, lang: str, us: Sequence[str] | None = None) -> tuple[bool, float | None]:
         """(the text is not `lang`, its OOV rate): above the language's ceiling."""
