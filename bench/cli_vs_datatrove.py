@@ -72,7 +72,7 @@ def main() -> None:
     print(f"\n### curate label + dedup vs datatrove: {args.n} documents, {args.workers} workers on {len(cpus)} CPUs\n")
     print("| side | stage docs/s | end to end docs/s | seconds | kept after filters | final |\n|---|---|---:|---:|---:|---:|")
     for name, r, raw in (("ours", res["ours"], ours), ("datatrove", res["datatrove"], dt)):
-        stages = ", ".join(f"{k} {v:,.0f}" for k, v in raw["stages"].items() if k in r)
+        stages = ", ".join(f"{k} {r[k]:,.0f}" for k in raw["stages"])
         print(f"| {name} | {stages} | {r['end_to_end']:,.0f} | {r['seconds']:.1f} | {raw['kept']['after_filters']} | {raw['kept']['final']} |")
     print(f"\nratio end to end (ours / datatrove): **{res['ratio_end_to_end']}** (goal >= 5)")
     args.out.parent.mkdir(parents=True, exist_ok=True)
