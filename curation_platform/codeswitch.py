@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from curation_platform.langid import UND, LangPrediction, LanguageIdentifier
-from curation_platform.lexicon import units
 from curation_platform.scripts import SCRIPT_CHAR_WEIGHT, script_counts
 
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？।॥။។៕።؟])\s+|\n+")
@@ -141,9 +140,8 @@ def _mix(segs: list[str], labels: list[str], preds: Sequence[LangPrediction], le
             break
         main = max(chars, key=chars.__getitem__)
         # the pooled segments' units are their own units end to end (no unit spans the space between them)
-        pooled = [u for seg, lang in zip(segs, labels) if lang == main for u in units(seg)]
         label = next((p.top[0][0] for p, lang in zip(preds, labels) if lang == main and p.top), main)
-        if not lexicons.unknown("", label, pooled)[0]:
+        if not lexicons.unknown_pooled([seg for seg, lang in zip(segs, labels) if lang == main], label):
             break
         main_unknown = True
         labels = [UND if lang == main else lang for lang in labels]

@@ -30,8 +30,7 @@ _TOKEN = regex.compile(r"[\p{L}\p{M}]+")
 _ASCII_WORD = re.compile(r"[A-Za-z]+")
 # Scripts whose "words" are runs of characters: count character bigrams instead.
 _BIGRAM_SCRIPTS = regex.compile(r"[\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}\p{Tibetan}]")
-_MISS = object()
-_MEMO_SIZE = 8192
+_MEMO_SIZE, _MEMO_CHARS = 1 << 17, 1 << 25
 MIN_UNITS = 8          # fewer units than this: no verdict (a short line says too little)
 
 
@@ -66,7 +65,8 @@ class Lexicons:
         self.vocab = {lang: np.unique(h.astype(np.uint32)) for lang, h in vocab.items()}
         self._sets = {lang: frozenset(h.tolist()) for lang, h in self.vocab.items()}
         self.ceilings = dict(ceilings or {})
-        self._memo: dict[tuple[str, str], float | None] = {}
+        self._memo: dict[tuple[str, str], tuple[int, int]] = {}
+        self._memo_chars = 0
 
     @property
     def ceilings(self) -> dict[str, float]:
@@ -89,26 +89,46 @@ class Lexicons:
             acc.setdefault(lang, set()).update(_hashes(units(text)).tolist())
         return cls({lang: np.array(sorted(s), dtype=np.uint32) for lang, s in acc.items()})
 
+    def counts(self, text: str, lang: str) -> tuple[int, int] | None:
+        """(units in `lang`'s vocabulary, units) of the text; None for a language without a
+        lexicon. Remembered for the last ~100k (text, language) pairs (32M characters): the open-set check,
+        the confusable check, the OOV signal and the pooled segment check ask the same
+        pairs in turn (a batch has tens of thousands of segments)."""
+        vocab = self._sets.get(lang)
+        if vocab is None:
+            return None
+        key = (text, lang)
+        got = self._memo.get(key)
+        if got is None:
+            us = units(text)
+            got = (sum(map(vocab.__contains__, map(xxhash.xxh32_intdigest, map(str.encode, us)))), len(us))
+            self._memo_chars += len(text)
+            if len(self._memo) >= _MEMO_SIZE or self._memo_chars > _MEMO_CHARS:  # bounded: it holds the texts
+                self._memo.clear()
+                self._memo_chars = len(text)
+            self._memo[key] = got
+        return got
+
     def oov(self, text: str, lang: str, us: Sequence[str] | None = None) -> float | None:
         """Share of the text's units (or of `us`, units already cut) outside `lang`'s
         vocabulary; None without a verdict (language without a lexicon, or fewer than
         MIN_UNITS units)."""
-        vocab = self._sets.get(lang)
-        if vocab is None:
-            return None
         if us is not None:
-            return _oov_rate(us, vocab) if len(us) >= MIN_UNITS else None
-        # the open-set check, the confusable check and the OOV signal ask the same
-        # (text, language) in turn: remember the last few thousand answers
-        key = (text, lang)
-        rate = self._memo.get(key, _MISS)
-        if rate is _MISS:
-            us = units(text)
-            rate = _oov_rate(us, vocab) if len(us) >= MIN_UNITS else None
-            if len(self._memo) >= _MEMO_SIZE:
-                self._memo.clear()
-            self._memo[key] = rate
-        return rate  # type: ignore[return-value]
+            vocab = self._sets.get(lang)
+            return _oov_rate(us, vocab) if vocab is not None and len(us) >= MIN_UNITS else None
+        got = self.counts(text, lang)
+        return None if got is None or got[1] < MIN_UNITS else 1.0 - got[0] / got[1]
+
+    def oov_pooled(self, texts: Iterable[str], lang: str) -> float | None:
+        """`oov` of the texts' units taken together (no unit spans two texts), from each
+        text's remembered counts."""
+        hits = total = 0
+        for text in texts:
+            got = self.counts(text, lang)
+            if got is None:
+                return None
+            hits, total = hits + got[0], total + got[1]
+        return 1.0 - hits / total if total >= MIN_UNITS else None
 
     def unknown(self, text: str, lang: str, us: Sequence[str] | None = None) -> tuple[bool, float | None]:
         """(the text is not `lang`, its OOV rate): above the language's ceiling."""
@@ -117,6 +137,14 @@ class Lexicons:
             return False, None
         rate = self.oov(text, lang, us)
         return (rate is not None and rate > ceiling), rate
+
+    def unknown_pooled(self, texts: Sequence[str], lang: str) -> bool:
+        """`unknown` for the texts' units taken together (a document's segments)."""
+        ceiling = self.ceilings.get(lang, self.default_ceiling)
+        if ceiling is None:
+            return False
+        rate = self.oov_pooled(texts, lang)
+        return rate is not None and rate > ceiling
 
     def save(self, path: Path) -> None:
         """One .npz (hashes) beside one .json (ceilings); written atomically."""

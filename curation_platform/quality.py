@@ -8,8 +8,8 @@ CJK full stops so that non-Latin text is not penalised for its own punctuation."
 
 from __future__ import annotations
 
-from itertools import filterfalse
-from typing import Callable
+from itertools import chain, filterfalse
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -38,57 +38,71 @@ def _dup_fracs(items: list[str]) -> tuple[float, float]:
 
 
 _MUL = np.uint64(0x100000001B3)
-_SALT = np.uint64(0x9E3779B97F4A7C15)
 _TOP_NS, _DUP_NS = (2, 3, 4), (5, 10)
 
 
-def _gram_hashes(ids: np.ndarray, ns: list[int]) -> list[np.ndarray]:
-    """One 64-bit hash per word n-gram for each n in `ns` (ascending): a wrapping polynomial
-    over word hashes, extended one word at a time, salted with n so that grams of
-    different lengths never share a hash."""
-    out, h = [], ids.copy()
+_DOC_SALT = np.uint64(0xC2B2AE3D27D4EB4F)
+_GRAM_NAMES = tuple(f"top_{n}gram_frac" for n in _TOP_NS) + tuple(f"dup_{n}gram_frac" for n in _DUP_NS)
+
+
+def gram_stats_batch(ws_list: Sequence[Sequence[str]], lens_list: Sequence[Sequence[int]]) -> dict[str, list[float]]:
+    """Gopher's repetition signals of every document of a batch, from one sort: the
+    characters covered by the most frequent 2/3/4-gram (first seen wins a tie) and the
+    characters inside 5/10-grams that occur more than once, each over all word characters
+    of the document. Word n-grams are a wrapping polynomial over word hashes, extended one
+    word at a time over the batch's words end to end and salted with the document; an
+    n-gram is counted only where its (n-1)-gram repeats (the others occur once), so each
+    length costs one `np.unique` over ever fewer grams (per-document numpy calls were the
+    label stage's top cost)."""
+    n_docs = len(ws_list)
+    out = {name: [0.0] * n_docs for name in _GRAM_NAMES}
+    counts = np.fromiter(map(len, ws_list), dtype=np.int64, count=n_docs)
+    total_words = int(counts.sum())
+    if total_words < 2:
+        return out
+    ids = np.fromiter(map(hash, chain.from_iterable(ws_list)), dtype=np.int64, count=total_words).view(np.uint64)
+    lens = np.fromiter(chain.from_iterable(lens_list), dtype=np.int64, count=total_words)
+    doc = np.repeat(np.arange(n_docs), counts)
+    ends = np.cumsum(counts)
+    cum = np.concatenate(([0], np.cumsum(lens)))
+    totals = cum[ends] - cum[ends - counts]
+    end_of = ends[doc]
+    salt = doc.astype(np.uint64) * _DOC_SALT
+    h = ids.copy()
+    first = np.arange(total_words)  # grams that may still repeat: those whose (n-1)-gram repeats
     with np.errstate(over="ignore"):
-        for n in range(2, ns[-1] + 1):
+        for n in range(2, _DUP_NS[-1] + 1):
             h = h[:-1] * _MUL + ids[n - 1 :]
-            if n in ns:
-                out.append(h + np.uint64(n) * _SALT)
+            first = first[first + n <= end_of[first]]  # no gram spans two documents
+            if not len(first):
+                break
+            _, inv, cnt = np.unique(h[first] + salt[first], return_inverse=True, return_counts=True)
+            c = cnt[inv.reshape(-1)]
+            if n in _TOP_NS:
+                d = doc[first]
+                top = np.zeros(n_docs, dtype=np.int64)
+                np.maximum.at(top, d, c)
+                at = np.full(n_docs, total_words, dtype=np.int64)
+                np.minimum.at(at, d, np.where(c == top[d], first, total_words))
+                col = out[f"top_{n}gram_frac"]
+                for i in np.flatnonzero(top > 1).tolist():
+                    col[i] = int(top[i]) * int(cum[at[i] + n] - cum[at[i]]) / int(totals[i])
+            first = first[c > 1]  # every occurrence of a repeated n-gram has a repeated (n-1)-gram
+            if n in _DUP_NS and len(first):
+                diff = np.zeros(total_words + 1, dtype=np.int64)
+                diff[first] += 1
+                diff[first + n] -= 1
+                covered = np.cumsum(diff)[:-1] > 0
+                dup_chars = np.bincount(doc[covered], weights=lens[covered], minlength=n_docs)
+                col = out[f"dup_{n}gram_frac"]
+                for i in np.flatnonzero(dup_chars).tolist():
+                    col[i] = int(dup_chars[i]) / int(totals[i])
     return out
 
 
 def gram_stats(ws: list[str], lens: list[int]) -> dict[str, float]:
-    """Gopher's repetition signals from one sort: the characters covered by the most
-    frequent 2/3/4-gram (first seen wins a tie) and the characters inside 5/10-grams that
-    occur more than once, each over all word characters. The n-grams of every length are
-    hashed into one array and counted together: per-document numpy calls were the label
-    stage's top cost."""
-    out = {f"top_{n}gram_frac": 0.0 for n in _TOP_NS} | {f"dup_{n}gram_frac": 0.0 for n in _DUP_NS}
-    total = sum(lens)
-    ns = [n for n in (*_TOP_NS, *_DUP_NS) if len(ws) >= n]
-    if not ns or not total:
-        return out
-    ids = np.fromiter(map(hash, ws), dtype=np.int64, count=len(ws)).view(np.uint64)
-    parts = _gram_hashes(ids, ns)
-    _, inv, counts = np.unique(np.concatenate(parts), return_inverse=True, return_counts=True)
-    per_gram = counts[inv]
-    lens_a = np.asarray(lens, dtype=np.int64)
-    cum = np.concatenate(([0], np.cumsum(lens_a)))
-    offset = 0
-    for n, part in zip(ns, parts):
-        c = per_gram[offset : offset + len(part)]
-        offset += len(part)
-        if n in _TOP_NS:
-            top = int(c.max())
-            if top > 1:
-                i0 = int(np.argmax(c == top))
-                out[f"top_{n}gram_frac"] = top * int(cum[i0 + n] - cum[i0]) / total
-        else:
-            starts = np.flatnonzero(c > 1)
-            if len(starts):
-                diff = np.zeros(len(ws) + 1, dtype=np.int64)
-                diff[starts] += 1
-                diff[starts + n] -= 1
-                out[f"dup_{n}gram_frac"] = int(lens_a[np.cumsum(diff)[:-1] > 0].sum()) / total
-    return out
+    """`gram_stats_batch` of one document."""
+    return {name: col[0] for name, col in gram_stats_batch([ws], [lens]).items()}
 
 
 def _alpha_share(tokens: list[str]) -> float:

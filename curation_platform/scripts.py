@@ -5,6 +5,7 @@ script, Malay in Latin or Jawi), and it decides how words are counted."""
 
 from __future__ import annotations
 
+import re
 import numpy as np
 
 # (first code point, last code point, script). Anything not listed counts as Common.
@@ -31,10 +32,7 @@ _RANGES: list[tuple[int, int, str]] = [
     (0xFF66, 0xFF9F, "Kana"), (0x20000, 0x2FA1F, "Hani"),
 ]
 _RANGES.sort()
-_STARTS = np.array([r[0] for r in _RANGES], dtype=np.uint32)
-_ENDS = np.array([r[1] for r in _RANGES], dtype=np.uint32)
 _NAMES = sorted({r[2] for r in _RANGES})
-_IDS = np.array([_NAMES.index(r[2]) for r in _RANGES], dtype=np.int64)
 
 # Scripts written without spaces between words: word statistics are per character.
 UNSPACED = frozenset({"Thai", "Laoo", "Khmr", "Mymr", "Tibt", "Hani", "Hans", "Hant", "Hira", "Kana", "Jpan", "Java", "Bali"})
@@ -47,24 +45,34 @@ _SIMPLIFIED = set("这们个说为时国会对来发经学过么现还进后长�
 _TRADITIONAL = set("這們個說為時國會對來發經學過麼現還進後長東車門問見開關書頭義與從眾樣實")
 
 
+# code point -> script id + 1 (0: Common), for every code point up to the last range
+_TABLE = np.zeros(max(r[1] for r in _RANGES) + 2, dtype=np.int8)
+for _start, _end, _name in _RANGES:
+    _TABLE[_start : _end + 1] = _NAMES.index(_name) + 1
+
+
+def _script_ids(text: str) -> np.ndarray:
+    """Script id + 1 of each code point (0: Common)."""
+    cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    return _TABLE[np.minimum(cps, len(_TABLE) - 1)]
+
+
 def script_counts(text: str, max_chars: int = 2000) -> dict[str, int]:
     """Count letters per script in (a prefix of) the text; Common characters are ignored."""
     if not text:
         return {}
-    cps = np.frombuffer(text[:max_chars].encode("utf-32-le"), dtype=np.uint32)
-    idx = np.searchsorted(_STARTS, cps, side="right") - 1
-    valid = (idx >= 0) & (cps <= _ENDS[np.maximum(idx, 0)])
-    if not valid.any():
-        return {}
-    counts = np.bincount(_IDS[idx[valid]], minlength=len(_NAMES))
-    return {_NAMES[i]: int(c) for i, c in enumerate(counts) if c}
+    counts = np.bincount(_script_ids(text[:max_chars]), minlength=len(_NAMES) + 1)
+    return {_NAMES[i - 1]: int(c) for i, c in enumerate(counts.tolist()) if c and i}
+
+
+_ASCII_LETTER = re.compile(r"[A-Za-z]")
 
 
 def dominant_script(text: str, lang3: str | None = None) -> str:
     """FLORES-style script code for a text: Jpan for Japanese, Hang for Korean,
     Hans/Hant for Chinese, otherwise the script with the most letters (Zyyy if none)."""
     if text.isascii():  # the common case, decided in C: no need to count code points
-        return "Latn" if any(ch.isalpha() for ch in text[:2000]) else "Zyyy"
+        return "Latn" if _ASCII_LETTER.search(text, 0, 2000) else "Zyyy"
     counts = script_counts(text)
     if not counts:
         return "Zyyy"

@@ -1,15 +1,15 @@
 """Heuristic quality signals over a batch (Gopher, C4, FineWeb; see
 `curation_platform.quality` for the definitions, which this computes column-wise):
 line, paragraph and token statistics are polars string expressions over the whole batch;
-only word tokenisation and the n-gram repetition counts run per document (the `regex`
-tokeniser has look-aheads that polars' engine lacks)."""
+the n-gram repetition counts are numpy over the batch's words; only word tokenisation
+runs per document (the `regex` tokeniser has look-aheads that polars' engine lacks)."""
 
 from __future__ import annotations
 
 import polars as pl
 
 from curation_platform.lexicons import lexicon_hits
-from curation_platform.quality import _BULLETS, _TERMINAL, gram_stats
+from curation_platform.quality import _BULLETS, _TERMINAL, gram_stats_batch
 from curation_platform.taggers.base import Batch, Tagger, register
 from curation_platform.words import stop_words, words
 
@@ -93,15 +93,13 @@ class Quality(Tagger):
         ws = batch_words(batch)
         n_words = [len(w) for w in ws]
         lens = [list(map(len, w)) for w in ws]
-        grams = [gram_stats(w, ln) for w, ln in zip(ws, lens)]
+        grams = gram_stats_batch(ws, lens)
         symbols = cols["_symbols"].to_list()
         out = {c: cols[c] for c in cols.columns if not c.startswith("_")}
         out["n_words"] = [float(n) for n in n_words]
         out["mean_word_length"] = [sum(ln) / n if n else 0.0 for ln, n in zip(lens, n_words)]
         out["symbol_word_ratio"] = [s / n if n else 0.0 for s, n in zip(symbols, n_words)]
-        for g in _GRAMS:
-            out[g] = [r[g] for r in grams]
-        return out
+        return {**out, **grams}
 
 
 @register
