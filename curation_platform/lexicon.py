@@ -30,14 +30,15 @@ _TOKEN = regex.compile(r"[\p{L}\p{M}]+")
 _ASCII_WORD = re.compile(r"[A-Za-z]+")
 # Scripts whose "words" are runs of characters: count character bigrams instead.
 _BIGRAM_SCRIPTS = regex.compile(r"[\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}\p{Tibetan}]")
-_MEMO_SIZE, _MEMO_CHARS = 1 << 17, 1 << 25
+_MEMO_SIZE, _MEMO_CHARS = 1 << 17, 1 << 24
 MIN_UNITS = 8          # fewer units than this: no verdict (a short line says too little)
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=1024)
 def units(text: str) -> tuple[str, ...]:
-    """The lexical units of a text (see the module docstring). Cached: a document's units
-    are asked for by the open-set check, the confusable check and the OOV signal."""
+    """The lexical units of a text (see the module docstring). Cached for a few texts: the
+    confusable check asks for the same text's units against each rival's lexicon (the
+    counts per (text, language) are remembered in `Lexicons`)."""
     if text.isascii():  # the common case, in C: the same units as below
         return tuple(t.lower() for t in _ASCII_WORD.findall(text) if not t[0].isupper())
     out: list[str] = []
@@ -91,7 +92,7 @@ class Lexicons:
 
     def counts(self, text: str, lang: str) -> tuple[int, int] | None:
         """(units in `lang`'s vocabulary, units) of the text; None for a language without a
-        lexicon. Remembered for the last ~100k (text, language) pairs (32M characters): the open-set check,
+        lexicon. Remembered for the last ~100k (text, language) pairs (16M characters): the open-set check,
         the confusable check, the OOV signal and the pooled segment check ask the same
         pairs in turn (a batch has tens of thousands of segments)."""
         vocab = self._sets.get(lang)
@@ -108,6 +109,11 @@ class Lexicons:
                 self._memo_chars = len(text)
             self._memo[key] = got
         return got
+
+    def forget(self) -> None:
+        """Drop the remembered counts (the label stage does at each batch: they hold its texts)."""
+        self._memo.clear()
+        self._memo_chars = 0
 
     def oov(self, text: str, lang: str, us: Sequence[str] | None = None) -> float | None:
         """Share of the text's units (or of `us`, units already cut) outside `lang`'s
