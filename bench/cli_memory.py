@@ -72,8 +72,8 @@ def main() -> None:
             n = args.n * scale
             docs_file = Path(tmp) / f"docs-{n}.jsonl"
             with open(docs_file, "w", encoding="utf-8") as fh:
-                for d in build_docs(n, args.data):
-                    fh.write(json.dumps({"id": d["id"], "text": d["text"]}, ensure_ascii=False) + "\n")
+                for i, d in enumerate(build_docs(n, args.data)):
+                    fh.write(json.dumps({"id": d.get("id", f"d{i}"), "text": d["text"]}, ensure_ascii=False) + "\n")
             for command in args.commands.split(","):
                 for w in (workers if scale == scales[0] else workers[-1:]):
                     print(f"curate {command}: {n} documents, {w} worker(s) ...", file=sys.stderr, flush=True)
