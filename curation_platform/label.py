@@ -58,7 +58,7 @@ class LabelStage:
         self.policy = effective_policy(cfg, scorer)
         self.context = taggers.Context(cfg, identifier or identifier_from_config(cfg), scorer)
         self.taggers = taggers.build(cfg, self.context)
-        self.batch_size = int(cfg.get("langid", {}).get("batch_size", 4096))
+        self.batch_size = int(cfg.get("langid", {}).get("batch_size", 1024))
 
     def __call__(self, df: pl.DataFrame) -> pl.DataFrame:
         parts = [self.label_batch(b) for b in _batches(df, self.batch_size)] or [self.label_batch(df)]

@@ -70,7 +70,7 @@ def label_shard(in_file: str | Path, out_file: str | Path, cfg: dict, identifier
     """Label one standardized shard in batches over `workers` processes (default
     `label.workers`: every core); the output is the same for any number of workers."""
     df = pl.read_parquet(in_file)
-    size = int(cfg.get("langid", {}).get("batch_size", 4096))
+    size = int(cfg.get("langid", {}).get("batch_size", 1024))
     n = resolve_workers(workers if workers is not None else cfg.get("workers"))
     with ParquetSink(out_file) as sink:
         for part in label_batches((df.slice(i, size) for i in range(0, max(df.height, 1), size)), cfg, identifier, n):

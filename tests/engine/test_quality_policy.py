@@ -120,6 +120,23 @@ def test_repetition_signals_match_their_definitions():
             assert abs(sig[key] - value) < 1e-12, (text[:30], key, sig[key], value)
 
 
+def test_repetition_signals_of_a_batch_are_each_documents_own():
+    """The batch computes every document's n-grams over the batch's words end to end:
+    a gram may not run from one document into the next, and each document's figures
+    equal those it gets alone (the reference above checks those)."""
+    from curation_platform.quality import gram_stats, gram_stats_batch
+
+    texts = ["satu dua tiga empat lima enam", "satu dua tiga empat lima enam", "lima enam satu dua", "x", "",
+             "a b a b a b c d c d c d " * 5, " ".join(f"w{i % 7} v{i % 11}" for i in range(300))]
+    ws = [words(t) for t in texts]
+    lens = [list(map(len, w)) for w in ws]
+    batch = gram_stats_batch(ws, lens)
+    alone = [gram_stats(w, ln) for w, ln in zip(ws, lens)]
+    for key, col in batch.items():
+        assert col == [a[key] for a in alone], key
+    assert batch["top_2gram_frac"][:2] == [0.0, 0.0]  # repeated across documents, never within one: no repetition
+
+
 def test_alpha_words_ratio_counts_tokens_with_a_letter():
     sig = quality_signals("abc 12 a1 -- é! ๑๒ ภาษา")  # Thai digits are not letters, Thai letters are
     assert sig["alpha_words_ratio"] == 4 / 7
