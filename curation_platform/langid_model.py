@@ -145,8 +145,6 @@ class OpenSetIdentifier:
 
     def predict(self, texts: Sequence[str], scripts: Sequence[str | None] | None = None) -> list[LangPrediction]:
         ours = self.trained.predict(texts)
-        if self.lexicons is not None:  # the open-set check's word counts, for the whole batch at once
-            self.lexicons.count_many(texts, [p.top[0][0] if p.top and p.lang != UND else "" for p in ours])
         out: list[LangPrediction | None] = [None] * len(ours)
         ask_stock: list[int] = []
         for i, p in enumerate(ours):

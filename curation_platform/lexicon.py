@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
-import polars as pl
 import regex
 import xxhash
 
@@ -31,7 +30,7 @@ _TOKEN = regex.compile(r"[\p{L}\p{M}]+")
 _ASCII_WORD = re.compile(r"[A-Za-z]+")
 # Scripts whose "words" are runs of characters: count character bigrams instead.
 _BIGRAM_SCRIPTS = regex.compile(r"[\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}\p{Tibetan}]")
-_MEMO_SIZE, _MEMO_CHARS = 1 << 17, 1 << 25
+_MEMO_SIZE, _MEMO_CHARS = 1 << 17, 1 << 24
 MIN_UNITS = 8          # fewer units than this: no verdict (a short line says too little)
 
 
@@ -58,70 +57,6 @@ def _hashes(items: Iterable[str]) -> np.ndarray:
 def _oov_rate(us: Sequence[str], vocab: frozenset[int]) -> float:
     """Share of `us` whose hash is not in `vocab` (the map chain runs in C)."""
     return 1.0 - sum(map(vocab.__contains__, map(xxhash.xxh32_intdigest, map(str.encode, us)))) / len(us)
-
-
-_P1, _P2, _P3, _P4, _P5 = (np.uint32(x) for x in (2654435761, 2246822519, 3266489917, 668265263, 374761393))
-
-
-def _rotl(x: np.ndarray, r: int) -> np.ndarray:
-    return (x << np.uint32(r)) | (x >> np.uint32(32 - r))
-
-
-def xxh32_many(data: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """XXH32 (seed 0) of many byte strings, the slices data[start:start + length] of one
-    uint8 buffer, as numpy over all strings of each length (`xxhash.xxh32_intdigest` per
-    string was most of the open-set check's cost). Equal to xxhash's digests (tested)."""
-    out = np.empty(len(starts), dtype=np.uint32)
-    with np.errstate(over="ignore"):
-        for length in np.unique(lengths).tolist():
-            idx = np.flatnonzero(lengths == length)
-            mat = data[starts[idx, None] + np.arange(length)] if length else np.zeros((len(idx), 0), dtype=np.uint8)
-            words = mat[:, : length // 4 * 4].copy().view("<u4")  # little-endian 32-bit lanes
-            pos = 0
-            if length >= 16:
-                v = [np.full(len(idx), x, dtype=np.uint32) for x in (_P1 + _P2, _P2, np.uint32(0), np.uint32(0) - _P1)]
-                while pos + 16 <= length:
-                    for lane in range(4):
-                        v[lane] = _rotl(v[lane] + words[:, pos // 4 + lane] * _P2, 13) * _P1
-                    pos += 16
-                h = _rotl(v[0], 1) + _rotl(v[1], 7) + _rotl(v[2], 12) + _rotl(v[3], 18)
-            else:
-                h = np.full(len(idx), _P5, dtype=np.uint32)
-            h = h + np.uint32(length)
-            while pos + 4 <= length:
-                h = _rotl(h + words[:, pos // 4] * _P3, 17) * _P4
-                pos += 4
-            while pos < length:
-                h = _rotl(h + mat[:, pos].astype(np.uint32) * _P5, 11) * _P1
-                pos += 1
-            h ^= h >> np.uint32(15)
-            h *= _P2
-            h ^= h >> np.uint32(13)
-            h *= _P3
-            h ^= h >> np.uint32(16)
-            out[idx] = h
-    return out
-
-
-_BIGRAM_START = r"^[\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}\p{Tibetan}]"
-
-
-def unit_hashes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(text index, XXH32 of the unit) for every unit of every text, the units cut as
-    `units` cuts them, for a whole batch in polars (Rust regex) and numpy."""
-    toks = (pl.DataFrame({"text": pl.Series(texts, dtype=pl.String)}).with_row_index("doc")
-            .select("doc", pl.col("text").str.extract_all(r"[\p{L}\p{M}]+").alias("tok")).explode("tok").drop_nulls("tok"))
-    bigram = pl.col("tok").str.contains(_BIGRAM_START)
-    words = toks.filter(~bigram & ~pl.col("tok").str.contains(r"^\p{Uppercase}")).select("doc", pl.col("tok").str.to_lowercase())
-    grams = (toks.filter(bigram).with_columns(i=pl.int_ranges(0, pl.max_horizontal(pl.col("tok").str.len_chars().cast(pl.Int64) - 1, 1)))
-             .explode("i").select("doc", pl.col("tok").str.slice(pl.col("i"), 2)))
-    us = pl.concat([words, grams])
-    if not us.height:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint32)
-    lengths = us["tok"].str.len_bytes().to_numpy().astype(np.int64)
-    data = np.frombuffer(us["tok"].str.join("").item().encode("utf-8"), dtype=np.uint8)
-    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-    return us["doc"].to_numpy().astype(np.int64), xxh32_many(data, starts, lengths)
 
 
 class Lexicons:
@@ -157,7 +92,7 @@ class Lexicons:
 
     def counts(self, text: str, lang: str) -> tuple[int, int] | None:
         """(units in `lang`'s vocabulary, units) of the text; None for a language without a
-        lexicon. Remembered for the last ~100k (text, language) pairs (32M characters): the open-set check,
+        lexicon. Remembered for the last ~100k (text, language) pairs (16M characters): the open-set check,
         the confusable check, the OOV signal and the pooled segment check ask the same
         pairs in turn (a batch has tens of thousands of segments)."""
         vocab = self._sets.get(lang)
@@ -168,40 +103,17 @@ class Lexicons:
         if got is None:
             us = units(text)
             got = (sum(map(vocab.__contains__, map(xxhash.xxh32_intdigest, map(str.encode, us)))), len(us))
-            self._remember(key, got)
+            self._memo_chars += len(text)
+            if len(self._memo) >= _MEMO_SIZE or self._memo_chars > _MEMO_CHARS:  # bounded: it holds the texts
+                self._memo.clear()
+                self._memo_chars = len(text)
+            self._memo[key] = got
         return got
-
-    def _remember(self, key: tuple[str, str], got: tuple[int, int]) -> None:
-        self._memo_chars += len(key[0])
-        if len(self._memo) >= _MEMO_SIZE or self._memo_chars > _MEMO_CHARS:  # bounded: it holds the texts
-            self._memo.clear()
-            self._memo_chars = len(key[0])
-        self._memo[key] = got
 
     def forget(self) -> None:
         """Drop the remembered counts (the label stage does at each batch: they hold its texts)."""
         self._memo.clear()
         self._memo_chars = 0
-
-    def count_many(self, texts: Sequence[str], langs: Sequence[str]) -> None:
-        """`counts` of many (text, language) pairs at once, into the memo (the open-set check
-        of a batch of documents or segments asks them all)."""
-        todo = [i for i, (t, lang) in enumerate(zip(texts, langs)) if lang in self._sets and (t, lang) not in self._memo]
-        if len(todo) < 2:
-            return
-        doc, hashes = unit_hashes([texts[i] for i in todo])
-        n_units = np.bincount(doc, minlength=len(todo))
-        hits = np.zeros(len(todo), dtype=np.int64)
-        names = {lang: code for code, lang in enumerate(sorted({langs[i] for i in todo}))}
-        unit_lang = np.array([names[langs[i]] for i in todo], dtype=np.int64)[doc]
-        for lang, code in names.items():
-            sel = np.flatnonzero(unit_lang == code)
-            if len(sel):
-                vocab = self.vocab[lang]
-                at = np.minimum(np.searchsorted(vocab, hashes[sel]), len(vocab) - 1)
-                hits += np.bincount(doc[sel], weights=vocab[at] == hashes[sel], minlength=len(todo)).astype(np.int64)
-        for j, i in enumerate(todo):
-            self._remember((texts[i], langs[i]), (int(hits[j]), int(n_units[j])))
 
     def oov(self, text: str, lang: str, us: Sequence[str] | None = None) -> float | None:
         """Share of the text's units (or of `us`, units already cut) outside `lang`'s

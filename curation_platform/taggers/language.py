@@ -61,8 +61,6 @@ class LangId(Tagger):
         preds = self.context.identifier.predict(batch.texts)
         batch.shared["preds"] = preds
         lexicons = getattr(self.context.identifier, "lexicons", None)
-        if lexicons is not None:
-            lexicons.count_many([t[:4000] for t in batch.texts], [p.top[0][0] if p.top else "" for p in preds])
         return {"lang": [p.lang for p in preds], "lang_score": [p.score for p in preds], "script": [p.script for p in preds],
                 "lang_rule": [p.rule or "model" for p in preds], "lang_oov": [_oov(lexicons, t, p) for t, p in zip(batch.texts, preds)]}
 

@@ -110,35 +110,6 @@ def test_lexicon_units_and_ceilings_come_from_the_language_alone():
     assert lex.oov("kata satu", "aaa_Latn") is None  # too short for a verdict
 
 
-def test_batched_lexicon_counts_equal_the_per_text_ones():
-    """The open-set check counts a batch's units in polars and hashes them with a numpy
-    XXH32: the hashes are xxhash's, the units those of `units`, the counts the same."""
-    import random
-
-    import xxhash
-
-    from curation_platform.lexicon import unit_hashes, xxh32_many
-
-    rng = random.Random(0)
-    blobs = [bytes(rng.randrange(256) for _ in range(rng.randrange(70))) for _ in range(2000)]
-    lengths = np.array([len(b) for b in blobs])
-    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-    got = xxh32_many(np.frombuffer(b"".join(blobs), dtype=np.uint8), starts, lengths)
-    assert got.tolist() == [xxhash.xxh32_intdigest(b) for b in blobs]
-    texts = ["Saya makan nasi di Jakarta.", "ภาษาไทย ก", "उनके घर", "Ǆemal ǅx ǆy Ⓐbc ⓐbc İstanbul ΣΑΣ σας", "", "123 !!",
-             "日本語のテキスト と 한국어 텍스트", "Ngaji Al-Qur'an bareng-bareng ing langgar"]
-    doc, hashes = unit_hashes(texts)
-    for i, text in enumerate(texts):
-        assert sorted(hashes[doc == i].tolist()) == sorted(xxhash.xxh32_intdigest(u.encode()) for u in units(text)), text
-    lex = Lexicons.build([("aaa_Latn", "makan nasi di rumah"), ("bbb_Thai", "ภาษาไทย")])
-    langs = ["aaa_Latn", "bbb_Thai", "aaa_Latn", "ccc_Latn", "aaa_Latn", "aaa_Latn", "bbb_Thai", "aaa_Latn"]
-    alone = [lex.counts(t, lang) for t, lang in zip(texts, langs)]
-    lex.forget()
-    lex.count_many(texts, langs)
-    assert [lex._memo.get((t, lang)) for t, lang in zip(texts, langs)] == alone
-    assert alone[0] == (3, 3) and alone[3] is None  # no lexicon for ccc_Latn
-
-
 def test_drop_rate_check_names_the_rule_and_the_language():
     from curation_platform.validation import check_drop_rates
 
