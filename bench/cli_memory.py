@@ -29,19 +29,23 @@ sys.path[:0] = [str(BENCH), str(BENCH.parent)]
 from spine import build_docs, default_data  # noqa: E402
 
 
-def tree_peak(cmd: list[str]) -> tuple[float, float, float]:
-    """(seconds, peak summed RSS MB of the process tree, peak RSS MB of the command alone)."""
+def tree_peak(cmd: list[str]) -> tuple[float, float, float, float]:
+    """(seconds, peak summed RSS MB of the process tree, peak RSS MB of the command alone,
+    peak summed PSS MB of the tree). RSS counts the pages the processes share (the shared
+    libraries polars, numpy and fastText map into each worker) once per process; PSS
+    splits each shared page among its sharers, so the tree's PSS is the memory it takes."""
     t0 = time.perf_counter()
     proc = psutil.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak = [0.0, 0.0]
+    peak = [0.0, 0.0, 0.0]
 
     def sample() -> None:
         while proc.poll() is None:
             try:
                 procs = [proc, *proc.children(recursive=True)]
-                rss = [p.memory_info().rss for p in procs]
-                peak[0] = max(peak[0], sum(rss) / 2**20)
-                peak[1] = max(peak[1], rss[0] / 2**20)
+                full = [p.memory_full_info() for p in procs]
+                peak[0] = max(peak[0], sum(m.rss for m in full) / 2**20)
+                peak[1] = max(peak[1], full[0].rss / 2**20)
+                peak[2] = max(peak[2], sum(getattr(m, "pss", m.rss) for m in full) / 2**20)
             except psutil.Error:
                 pass
             time.sleep(0.1)
@@ -52,7 +56,7 @@ def tree_peak(cmd: list[str]) -> tuple[float, float, float]:
     th.join()
     if proc.returncode:
         raise RuntimeError(f"{' '.join(cmd)} failed: {err.decode()[-2000:]}")
-    return round(time.perf_counter() - t0, 1), round(peak[0], 1), round(peak[1], 1)
+    return round(time.perf_counter() - t0, 1), round(peak[0], 1), round(peak[1], 1), round(peak[2], 1)
 
 
 def main() -> None:
@@ -77,23 +81,25 @@ def main() -> None:
             for command in args.commands.split(","):
                 for w in (workers if scale == scales[0] else workers[-1:]):
                     print(f"curate {command}: {n} documents, {w} worker(s) ...", file=sys.stderr, flush=True)
-                    secs, tree, own = tree_peak([curate, command, str(docs_file), str(Path(tmp) / f"{command}.parquet"), "--workers", str(w)])
+                    secs, tree, own, pss = tree_peak([curate, command, str(docs_file), str(Path(tmp) / f"{command}.parquet"), "--workers", str(w)])
                     rows.append({"command": command, "factor": scale, "docs": n, "workers": w, "seconds": secs, "docs_per_s": round(n / secs, 1),
-                                 "peak_rss_mb": tree, "peak_rss_mb_command": own})
+                                 "peak_rss_mb": tree, "peak_rss_mb_command": own, "peak_pss_mb": pss})
             docs_file.unlink()
     summary = {}
     for command in args.commands.split(","):
         mine = [r for r in rows if r["command"] == command]
-        at = lambda f, w: next((r["peak_rss_mb"] for r in mine if r["factor"] == f and r["workers"] == w), None)  # noqa: E731
-        big = at(scales[-1], workers[-1])
-        summary[command] = {"growth_10x": round(big / at(scales[0], workers[-1]), 3) if big and at(scales[0], workers[-1]) else None,
-                            "workers_ratio": round(at(scales[0], workers[-1]) / at(scales[0], workers[0]), 3) if len(workers) > 1 else None}
-    print("\n| command | docs | workers | seconds | docs/s | peak RSS MB (tree) | of which the command |\n|---|---:|---:|---:|---:|---:|---:|")
+        summary[command] = {}
+        for key, suffix in (("peak_rss_mb", ""), ("peak_pss_mb", "_pss")):
+            at = lambda f, w, key=key: next((r[key] for r in mine if r["factor"] == f and r["workers"] == w), None)  # noqa: E731
+            big, small = at(scales[-1], workers[-1]), at(scales[0], workers[-1])
+            summary[command] |= {f"growth_10x{suffix}": round(big / small, 3) if big and small else None,
+                                 f"workers_ratio{suffix}": round(small / at(scales[0], workers[0]), 3) if len(workers) > 1 and small else None}
+    print("\n| command | docs | workers | seconds | docs/s | peak RSS MB (tree) | of which the command | peak PSS MB (tree) |\n|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| curate {r['command']} | {r['docs']:,} | {r['workers']} | {r['seconds']} | {r['docs_per_s']:,.0f} | {r['peak_rss_mb']} | {r['peak_rss_mb_command']} |")
-    print("\n| command | growth at 10x (goal <= 1.3) | peak with 2 workers / 1 (goal <= 1.6) |\n|---|---:|---:|")
+        print(f"| curate {r['command']} | {r['docs']:,} | {r['workers']} | {r['seconds']} | {r['docs_per_s']:,.0f} | {r['peak_rss_mb']} | {r['peak_rss_mb_command']} | {r['peak_pss_mb']} |")
+    print("\n| command | growth at 10x, RSS / PSS (goal <= 1.3) | peak with 2 workers / 1, RSS / PSS (goal <= 1.6) |\n|---|---:|---:|")
     for c, s in summary.items():
-        print(f"| curate {c} | {s['growth_10x']} | {s['workers_ratio']} |")
+        print(f"| curate {c} | {s['growth_10x']} / {s['growth_10x_pss']} | {s['workers_ratio']} / {s['workers_ratio_pss']} |")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"base_docs": args.n, "scales": rows, "commands": summary, "goals": {"growth_10x": 1.3, "workers_ratio": 1.6},
                                     "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}, indent=2) + "\n", encoding="utf-8")

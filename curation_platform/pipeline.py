@@ -14,7 +14,7 @@ import polars as pl
 from curation_platform.construct import build_release
 from curation_platform.label import label_batches
 from curation_platform.langid import LanguageIdentifier
-from curation_platform.minhash import MinHashConfig, cluster_keys, shard_keys
+from curation_platform.minhash import MinHashConfig, cluster_keys, permutations, seed_permutations, shard_keys
 from curation_platform.readers import read_shard
 from curation_platform.records import Document, ParseIssue, documents_frame, issues_frame
 from curation_platform.standardize import standardize_frame
@@ -165,8 +165,10 @@ def _keys(mcfg: MinHashConfig, df: pl.DataFrame) -> pl.DataFrame:
     return shard_keys(df, mcfg)
 
 
-def _same(value):
-    return value
+def _seeded(state, mcfg: MinHashConfig, perms):
+    """A dedup worker's state, with the parent's MinHash permutations (no datasketch import)."""
+    seed_permutations(mcfg, perms)
+    return state
 
 
 def dedup_frames(frames: Iterable[pl.DataFrame], out_file: str | Path, mcfg: MinHashConfig, workers: int = 1) -> dict:
@@ -178,7 +180,7 @@ def dedup_frames(frames: Iterable[pl.DataFrame], out_file: str | Path, mcfg: Min
     out_file.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out_file.parent, prefix=f".{out_file.stem}.keys-") as tmp:
         files = []
-        for i, keys in enumerate(ordered_map(_keys, frames, workers, _same, (mcfg,))):
+        for i, keys in enumerate(ordered_map(_keys, frames, workers, _seeded, (mcfg, mcfg, permutations(mcfg)))):
             files.append(write_parquet(keys, Path(tmp) / f"{i:06d}.parquet"))
         if not files:
             files.append(write_parquet(shard_keys(pl.DataFrame(schema={"id": pl.String, "text": pl.String}), mcfg), Path(tmp) / "empty.parquet"))
@@ -216,7 +218,7 @@ def dedup_corpus(labelled_files: list[str | Path], out_file: str | Path, cfg: di
     n = resolve_workers(cfg.get("workers") if workers is None else workers)
     if sum(parquet_rows(f) for f, _ in todo) < PARALLEL_MIN_ROWS:
         n = 1  # a few thousand documents hash faster than worker processes start
-    for _ in ordered_map(_shard_keys_job, todo, n, _same, ((mcfg, keep_column),)):
+    for _ in ordered_map(_shard_keys_job, todo, n, _seeded, ((mcfg, keep_column), mcfg, permutations(mcfg))):
         pass  # each worker hashes whole shards; the cache files are the result
     for stale in index_dir.glob(f"*-{mcfg.hash}-{keep_column}.parquet"):
         if stale.name not in names:
