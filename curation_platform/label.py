@@ -65,12 +65,7 @@ class LabelStage:
         return pl.concat(parts) if len(parts) > 1 else parts[0]
 
     def label_batch(self, df: pl.DataFrame) -> pl.DataFrame:
-        try:
-            tagged = taggers.run(df, self.taggers)
-        finally:
-            lexicons = getattr(self.context.identifier, "lexicons", None)
-            if lexicons is not None:  # its memo holds this batch's texts
-                lexicons.forget()
+        tagged = taggers.run(df, self.taggers)
         met = tagged["_target_met"] if "_target_met" in tagged.columns else None
         out = apply_policy(tagged, self.policy, met)
         return out.drop([c for c in out.columns if c.startswith("_") and c not in df.columns])

@@ -34,13 +34,13 @@ _MEMO_SIZE, _MEMO_CHARS = 1 << 17, 1 << 24
 MIN_UNITS = 8          # fewer units than this: no verdict (a short line says too little)
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=16384)
 def units(text: str) -> tuple[str, ...]:
-    """The lexical units of a text (see the module docstring). Cached for a few texts: the
-    confusable check asks for the same text's units against each rival's lexicon (the
-    counts per (text, language) are remembered in `Lexicons`)."""
+    """The lexical units of a text (see the module docstring). Cached: the confusable check
+    and the pooled segment check ask for a text's units against another lexicon, and
+    copied pages repeat their sentences."""
     if text.isascii():  # the common case, in C: the same units as below
-        return tuple(t.lower() for t in _ASCII_WORD.findall(text) if not t[0].isupper())
+        return tuple([t.lower() for t in _ASCII_WORD.findall(text) if not t[0].isupper()])
     out: list[str] = []
     for tok in _TOKEN.findall(text):
         if _BIGRAM_SCRIPTS.match(tok):
@@ -109,11 +109,6 @@ class Lexicons:
                 self._memo_chars = len(text)
             self._memo[key] = got
         return got
-
-    def forget(self) -> None:
-        """Drop the remembered counts (the label stage does at each batch: they hold its texts)."""
-        self._memo.clear()
-        self._memo_chars = 0
 
     def oov(self, text: str, lang: str, us: Sequence[str] | None = None) -> float | None:
         """Share of the text's units (or of `us`, units already cut) outside `lang`'s
