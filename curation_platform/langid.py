@@ -87,8 +87,10 @@ def _load(path: str):
 def _load_version(path: str, mtime_ns: int, size: int):
     import fasttext
 
+    from curation_platform.fasttext_dense import densify
+
     fasttext.FastText.eprint = lambda *a, **k: None  # silence the load warning
-    return fasttext.load_model(path)
+    return densify(fasttext.load_model(path), path)  # a quantized model predicts faster decoded
 
 
 class LangPrediction(NamedTuple):
