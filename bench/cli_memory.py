@@ -5,7 +5,7 @@ the input.
     .venv/bin/python bench/cli_memory.py [--n 50000] [--commands label,dedup] [--scales 1,10] [--workers 1,2]
         [--out bench/results/cli_memory.json]
 
-Peak RSS is sampled every 0.1 s over the command's whole process tree (the command and
+Peak RSS (and PSS) is sampled every 0.25 s over the command's whole process tree (the command and
 its worker processes, summed: spawned workers share no pages with it). Input: bench/spine.py's
 documents (FLORES-200 + UDHR paragraphs, planted duplicates and junk) as one JSONL file."""
 
@@ -48,7 +48,7 @@ def tree_peak(cmd: list[str]) -> tuple[float, float, float, float]:
                 peak[2] = max(peak[2], sum(getattr(m, "pss", m.rss) for m in full) / 2**20)
             except psutil.Error:
                 pass
-            time.sleep(0.1)
+            time.sleep(0.25)  # reading every process's smaps for PSS is not free
 
     th = threading.Thread(target=sample, daemon=True)
     th.start()

@@ -34,11 +34,12 @@ _MEMO_SIZE, _MEMO_CHARS = 1 << 17, 1 << 24
 MIN_UNITS = 8          # fewer units than this: no verdict (a short line says too little)
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=2048)
 def units(text: str) -> tuple[str, ...]:
-    """The lexical units of a text (see the module docstring). Cached: the confusable check
-    and the pooled segment check ask for a text's units against another lexicon, and
-    copied pages repeat their sentences."""
+    """The lexical units of a text (see the module docstring). Cached for the last 2,048
+    texts: the confusable check and the pooled segment check ask for a text's units against
+    another lexicon soon after (the counts per (text, language) are remembered in
+    `Lexicons`). A tuple of units weighs ~10x its text: 16,384 entries held 140 MB more."""
     if text.isascii():  # the common case, in C: the same units as below
         return tuple([t.lower() for t in _ASCII_WORD.findall(text) if not t[0].isupper()])
     out: list[str] = []
