@@ -37,7 +37,8 @@ def quantized_input(path: str | Path) -> np.ndarray | None:
     head = 8 + _ARGS_BYTES
     if len(data) < head + 28 or struct.unpack_from("<i", data, 0)[0] != _MAGIC:
         return None
-    size = struct.unpack_from("<i", data, head)[0]
+    bucket = struct.unpack_from("<i", data, 8 + 8 * 4)[0]
+    size, nwords = struct.unpack_from("<ii", data, head)
     prune_size = struct.unpack_from("<q", data, head + 20)[0]
     off = head + 28
     for _ in range(size):  # entries: a NUL-terminated word, an int64 count, an int8 type
@@ -47,6 +48,8 @@ def quantized_input(path: str | Path) -> np.ndarray | None:
         return None
     qnorm = bool(data[off + 1])
     rows, dim = struct.unpack_from("<qq", data, off + 2)
+    if rows != nwords + (prune_size if prune_size > 0 else bucket):  # not the layout read here
+        return None
     codesize = struct.unpack_from("<i", data, off + 18)[0]
     off += 22
     codes = np.frombuffer(data, np.uint8, codesize, off).reshape(rows, -1)
