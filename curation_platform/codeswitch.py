@@ -141,7 +141,7 @@ def _mix(segs: list[str], labels: list[str], preds: Sequence[LangPrediction], le
         main = max(chars, key=chars.__getitem__)
         # the pooled segments' units are their own units end to end (no unit spans the space between them)
         label = next((p.top[0][0] for p, lang in zip(preds, labels) if lang == main and p.top), main)
-        if not lexicons.unknown_pooled([seg for seg, lang in zip(segs, labels) if lang == main], label):
+        if not lexicons.unknown_pooled([seg for seg, lang in zip(segs, labels) if lang == main], label)[0]:
             break
         main_unknown = True
         labels = [UND if lang == main else lang for lang in labels]

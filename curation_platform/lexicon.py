@@ -55,9 +55,14 @@ def _hashes(items: Iterable[str]) -> np.ndarray:
     return np.fromiter(map(xxhash.xxh32_intdigest, map(str.encode, items)), dtype=np.uint32)
 
 
+def _hits(us: Sequence[str], vocab: frozenset[int]) -> int:
+    """How many of `us` have their hash in `vocab` (the map chain runs in C)."""
+    return sum(map(vocab.__contains__, map(xxhash.xxh32_intdigest, map(str.encode, us))))
+
+
 def _oov_rate(us: Sequence[str], vocab: frozenset[int]) -> float:
-    """Share of `us` whose hash is not in `vocab` (the map chain runs in C)."""
-    return 1.0 - sum(map(vocab.__contains__, map(xxhash.xxh32_intdigest, map(str.encode, us)))) / len(us)
+    """Share of `us` whose hash is not in `vocab`."""
+    return 1.0 - _hits(us, vocab) / len(us)
 
 
 class Lexicons:
@@ -93,9 +98,9 @@ class Lexicons:
 
     def counts(self, text: str, lang: str) -> tuple[int, int] | None:
         """(units in `lang`'s vocabulary, units) of the text; None for a language without a
-        lexicon. Remembered for the last ~100k (text, language) pairs (16M characters): the open-set check,
-        the confusable check, the OOV signal and the pooled segment check ask the same
-        pairs in turn (a batch has tens of thousands of segments)."""
+        lexicon. Remembered for the last ~100k (text, language) pairs (16M characters): the
+        open-set check, the confusable check, the OOV signal and the pooled segment check ask
+        the same pairs in turn (a batch has tens of thousands of segments)."""
         vocab = self._sets.get(lang)
         if vocab is None:
             return None
@@ -103,7 +108,7 @@ class Lexicons:
         got = self._memo.get(key)
         if got is None:
             us = units(text)
-            got = (sum(map(vocab.__contains__, map(xxhash.xxh32_intdigest, map(str.encode, us)))), len(us))
+            got = (_hits(us, vocab), len(us))
             self._memo_chars += len(text)
             if len(self._memo) >= _MEMO_SIZE or self._memo_chars > _MEMO_CHARS:  # bounded: it holds the texts
                 self._memo.clear()
@@ -111,15 +116,10 @@ class Lexicons:
             self._memo[key] = got
         return got
 
-    def oov(self, text: str, lang: str, us: Sequence[str] | None = None) -> float | None:
-        """Share of the text's units (or of `us`, units already cut) outside `lang`'s
-        vocabulary; None without a verdict (language without a lexicon, or fewer than
-        MIN_UNITS units)."""
-        if us is not None:
-            vocab = self._sets.get(lang)
-            return _oov_rate(us, vocab) if vocab is not None and len(us) >= MIN_UNITS else None
-        got = self.counts(text, lang)
-        return None if got is None or got[1] < MIN_UNITS else 1.0 - got[0] / got[1]
+    def oov(self, text: str, lang: str) -> float | None:
+        """Share of the text's units outside `lang`'s vocabulary; None without a verdict
+        (language without a lexicon, or fewer than MIN_UNITS units)."""
+        return self.oov_pooled((text,), lang)
 
     def oov_pooled(self, texts: Iterable[str], lang: str) -> float | None:
         """`oov` of the texts' units taken together (no unit spans two texts), from each
@@ -132,21 +132,17 @@ class Lexicons:
             hits, total = hits + got[0], total + got[1]
         return 1.0 - hits / total if total >= MIN_UNITS else None
 
-    def unknown(self, text: str, lang: str, us: Sequence[str] | None = None) -> tuple[bool, float | None]:
+    def unknown(self, text: str, lang: str) -> tuple[bool, float | None]:
         """(the text is not `lang`, its OOV rate): above the language's ceiling."""
-        ceiling = self.ceilings.get(lang, self.default_ceiling)
-        if ceiling is None:
-            return False, None
-        rate = self.oov(text, lang, us)
-        return (rate is not None and rate > ceiling), rate
+        return self.unknown_pooled((text,), lang)
 
-    def unknown_pooled(self, texts: Sequence[str], lang: str) -> bool:
+    def unknown_pooled(self, texts: Sequence[str], lang: str) -> tuple[bool, float | None]:
         """`unknown` for the texts' units taken together (a document's segments)."""
         ceiling = self.ceilings.get(lang, self.default_ceiling)
         if ceiling is None:
-            return False
+            return False, None
         rate = self.oov_pooled(texts, lang)
-        return rate is not None and rate > ceiling
+        return (rate is not None and rate > ceiling), rate
 
     def save(self, path: Path) -> None:
         """One .npz (hashes) beside one .json (ceilings); written atomically."""

@@ -106,10 +106,9 @@ def permutations(cfg: MinHashConfig) -> tuple[np.ndarray, np.ndarray] | None:
     return _PERMUTATIONS[key]
 
 
-def seed_permutations(cfg: MinHashConfig, perms: tuple[np.ndarray, np.ndarray] | None) -> MinHashConfig:
-    """In a worker: take the parent's permutations (the workers' `init`)."""
+def seed_permutations(cfg: MinHashConfig, perms: tuple[np.ndarray, np.ndarray] | None) -> None:
+    """In a worker: take the parent's permutations (from the workers' `init`)."""
     _PERMUTATIONS[(cfg.num_perm, cfg.seed)] = perms
-    return cfg
 
 
 def signatures(texts: Iterable[str], cfg: MinHashConfig) -> np.ndarray:

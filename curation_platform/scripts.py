@@ -6,6 +6,7 @@ script, Malay in Latin or Jawi), and it decides how words are counted."""
 from __future__ import annotations
 
 import re
+
 import numpy as np
 
 # (first code point, last code point, script). Anything not listed counts as Common.
