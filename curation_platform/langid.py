@@ -11,9 +11,10 @@ import re
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import NamedTuple, Sequence
+from typing import Callable, Hashable, NamedTuple, Sequence
 
 import langcodes
+import xxhash
 
 from curation_platform.scripts import dominant_script
 
@@ -101,6 +102,39 @@ class LangPrediction(NamedTuple):
     rule: str | None = None  # what decided the label (langid_model: model, stock, unknown, confusable, low_score)
 
 
+class PredictionMemo:
+    """Predictions remembered by text, so that each distinct text of a run is predicted
+    once. Web text repeats itself (navigation, cookie banners, quoted and syndicated
+    sentences: CCNet's paragraph-level dedup removes about 70 % of Common Crawl's text),
+    and a prediction depends on nothing but its text (and script, where given) and the
+    model. Keys are 128-bit hashes, so no text is held; at most `max_items` predictions
+    are (it clears itself when full), and it is cleared when the model changes
+    (`version`: a retrained model replaced in place)."""
+
+    def __init__(self, max_items: int = 1 << 15):
+        self.max_items = max_items
+        self.items: dict[tuple[int, str | None], LangPrediction] = {}
+        self.version: Hashable = None
+
+    def __call__(self, predict: Callable[[list[str], list[str | None] | None], list[LangPrediction]], texts: Sequence[str],
+                 scripts: Sequence[str | None] | None, version: Hashable) -> list[LangPrediction]:
+        if version != self.version:
+            self.items, self.version = {}, version
+        hashes = map(xxhash.xxh3_128_intdigest, map(str.encode, (t or "" for t in texts)))
+        keys = list(zip(hashes, scripts)) if scripts is not None else [(h, None) for h in hashes]
+        out = list(map(self.items.get, keys))
+        todo = {k: i for i, k in enumerate(keys) if out[i] is None}  # each distinct text once
+        if not todo:
+            return out  # type: ignore[return-value]
+        first = list(todo.values())
+        new = dict(zip(todo, predict([texts[i] for i in first], [scripts[i] for i in first] if scripts is not None else None)))
+        if len(self.items) + len(new) > self.max_items:
+            self.items = {}
+        if len(new) <= self.max_items:
+            self.items.update(new)
+        return [got if got is not None else new[k] for got, k in zip(out, keys)]
+
+
 class LanguageIdentifier:
     """Batched fastText prediction; the model is loaded once per process."""
 
@@ -109,6 +143,7 @@ class LanguageIdentifier:
         if not Path(self.model_path).is_file():
             raise FileNotFoundError(f"language-ID model not found: {self.model_path}")
         self.k, self.min_score, self.max_chars = k, min_score, max_chars
+        self.memo = PredictionMemo()
 
     @property
     def model(self):
@@ -119,7 +154,11 @@ class LanguageIdentifier:
 
     def predict(self, texts: Sequence[str], scripts: Sequence[str | None] | None = None) -> list[LangPrediction]:
         """`scripts`: the script of each text when the caller already knows it (segments
-        of a single-script document), which saves detecting it again."""
+        of a single-script document), which saves detecting it again. Each distinct
+        (text, script) is predicted once (`PredictionMemo`)."""
+        return self.memo(self._predict, texts, scripts, self.model)
+
+    def _predict(self, texts: Sequence[str], scripts: Sequence[str | None] | None = None) -> list[LangPrediction]:
         cleaned = [self._clean(t or "") for t in texts]
         labels, probs = self.model.predict(cleaned, k=self.k)
         out = []

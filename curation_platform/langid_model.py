@@ -27,7 +27,7 @@ from typing import Mapping, Sequence
 import polars as pl
 import regex
 
-from curation_platform.langid import UND, LangPrediction, LanguageIdentifier, to_flores_lang
+from curation_platform.langid import UND, LangPrediction, LanguageIdentifier, PredictionMemo, to_flores_lang
 from curation_platform.lexicon import Lexicons
 from curation_platform.scripts import dominant_script
 
@@ -133,6 +133,7 @@ class OpenSetIdentifier:
         self.known_langs = {lab.replace("__label__", "") for lab in self.known}
         self.known3 = {lab.split("_")[0] for lab in self.known_langs}
         self.min_score = trained.min_score
+        self.memo = PredictionMemo()
 
     @property
     def model(self) -> _Labels:
@@ -144,6 +145,10 @@ class OpenSetIdentifier:
         return set(self._partners.get(lang, ()))
 
     def predict(self, texts: Sequence[str], scripts: Sequence[str | None] | None = None) -> list[LangPrediction]:
+        """Each distinct text is predicted once (`PredictionMemo`); `scripts` is not needed."""
+        return self.memo(self._predict, texts, None, (self.trained.model, self.stock.model_path if self.stock is not None else None))
+
+    def _predict(self, texts: Sequence[str], scripts: Sequence[str | None] | None = None) -> list[LangPrediction]:
         ours = self.trained.predict(texts)
         out: list[LangPrediction | None] = [None] * len(ours)
         ask_stock: list[int] = []

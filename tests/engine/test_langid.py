@@ -79,3 +79,37 @@ def test_quantized_models_predict_the_same_floats_through_dense_rows(flores, flo
         (la, pa), (lb, pb) = dense.predict(lines, k=5), shipped.predict(lines, k=5)
         assert la == lb and all(np.array_equal(a, b) for a, b in zip(pa, pb)), path
     assert quantized_input(Path(__file__)) is None  # not a fastText file
+
+
+def test_each_distinct_text_is_predicted_once_and_the_answer_is_the_same(flores):
+    """The memo may only save work: predictions through it equal the model's own, repeats
+    (within a call and across calls) are not sent to the model, and it forgets when full
+    or when the model changes."""
+    from curation_platform.langid import PredictionMemo
+
+    ident = LanguageIdentifier(min_score=0.25)
+    texts = flores("ind_Latn")[:40] + flores("khm_Khmr")[:40]
+    repeated = texts + texts[::3] + [texts[5]] * 10 + ["", ""]
+    direct = ident._predict(repeated)
+    sent: list[int] = []
+
+    def counting(batch, scripts):
+        sent.append(len(batch))
+        return ident._predict(batch, scripts)
+
+    memo = PredictionMemo(max_items=100)
+    assert memo(counting, repeated, None, "v1") == direct
+    assert sent == [81]  # 80 distinct sentences and the empty text
+    assert memo(counting, texts[:10], None, "v1") == direct[:10] and sent == [81]  # remembered
+    memo(counting, texts[:10], None, "v2")  # a new model: asked again
+    assert sent == [81, 10]
+    memo(counting, texts[40:], None, "v2")  # 50 remembered
+    memo(counting, texts[10:70], None, "v2")  # 30 new: 80 <= 100, kept
+    memo(counting, flores("ind_Latn")[40:70], None, "v2")  # 80 + 30 > 100: cleared first
+    assert sent == [81, 10, 40, 30, 30] and len(memo.items) == 30
+    memo(counting, texts[:5], None, "v2")
+    assert sent[-1] == 5
+    # a given script is part of the key: the same text under another script is predicted again
+    scripts = ["Latn"] * 3
+    assert memo(counting, texts[:3], scripts, "v2") == ident._predict(texts[:3], scripts)
+    assert ident.predict(repeated) == direct and ident.predict(repeated) == direct
