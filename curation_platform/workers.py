@@ -2,14 +2,21 @@
 for any number of workers (batches are cut the same way whatever the count, and written
 in order), and a bounded number of batches in memory.
 
-Workers are spawned (not forked: a Dagster process has threads) and build their state
-once (models, taggers) through `init`; a run of a single batch, or `workers=1`, runs in
-this process without a pool."""
+Workers are not forked from this process (a Dagster process has threads, and polars keeps
+a thread pool): they come from a fork server, a fresh interpreter started once per
+process (`spawn` where the platform has no fork server). The server imports the engine
+and builds the workers' state (models, lexicons, taggers) once, so every worker starts
+with it already loaded and shares its pages with the server and the other workers
+(copy-on-write; `gc.freeze` keeps the collector from writing to them). A worker whose
+`init` or arguments differ from those the server was started with builds its own state.
+A run of a single batch, or `workers=1`, runs in this process without a pool."""
 
 from __future__ import annotations
 
+import base64
 import multiprocessing as mp
 import os
+import pickle
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Callable, Iterable, Iterator, TypeVar
@@ -17,6 +24,8 @@ from typing import Any, Callable, Iterable, Iterator, TypeVar
 T = TypeVar("T")
 R = TypeVar("R")
 
+WARM_ENV = "CURATION_WORKERS_WARM"  # the pickled (init, initargs) the fork server builds
+_MAX_ENV = 64 * 1024  # Linux refuses to start a process with an environment string over 128 KiB
 _STATE: dict[str, Any] = {}
 
 
@@ -38,9 +47,22 @@ def resolve_workers(value: int | str | None) -> int:
     return max(1, n)
 
 
-def _init(init: Callable[..., Any] | None, args: tuple) -> None:
+def warm_key(init: Callable[..., Any] | None, args: tuple) -> bytes | None:
+    """What identifies a worker state: the init function and its arguments, pickled (None
+    when they do not pickle: then nothing is shared)."""
+    try:
+        return pickle.dumps((init, args), protocol=5)
+    except Exception:
+        return None
+
+
+def _init(init: Callable[..., Any] | None, args: tuple, key: bytes | None) -> None:
     _STATE.clear()
-    if init is not None:
+    from curation_platform import warm
+
+    if key is not None and warm.KEY == key:
+        _STATE["state"] = warm.STATE
+    elif init is not None:
         _STATE["state"] = init(*args)
 
 
@@ -48,11 +70,30 @@ def _call(fn: Callable[[Any, Any], R], item: Any) -> R:
     return fn(_STATE.get("state"), item)
 
 
+def _context(init: Callable[..., Any] | None, key: bytes | None) -> mp.context.BaseContext:
+    """The fork server, started (once per process) with the engine imported and the state
+    for `key` built, to share with every worker it forks."""
+    if "forkserver" not in mp.get_all_start_methods():
+        return mp.get_context("spawn")
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["polars", "numpy", *([init.__module__] if init is not None else []), "curation_platform.warm"])
+    from multiprocessing import forkserver
+
+    raw = base64.b64encode(key).decode("ascii") if key is not None else ""
+    if 0 < len(raw) <= _MAX_ENV:  # read by the server as it starts (once per process); not left for other children
+        os.environ[WARM_ENV] = raw
+    try:
+        forkserver.ensure_running()
+    finally:
+        os.environ.pop(WARM_ENV, None)
+    return ctx
+
+
 def ordered_map(fn: Callable[[Any, T], R], items: Iterable[T], workers: int, init: Callable[..., Any] | None = None,
                 initargs: tuple = (), prefetch: int = 2) -> Iterator[R]:
     """`fn(state, item)` for every item, yielded in input order; `state = init(*initargs)`
     is built once per worker. At most `workers * prefetch` items are in flight. `fn` and
-    `init` must be importable module-level functions (they travel to spawned workers)."""
+    `init` must be importable module-level functions (they travel to the workers)."""
     it = iter(items)
     first = next(it, _END)
     if first is _END:
@@ -66,9 +107,17 @@ def ordered_map(fn: Callable[[Any, T], R], items: Iterable[T], workers: int, ini
             for item in it:
                 yield fn(state, item)
         return
-    with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_init, initargs=(init, initargs)) as pool:
-        pending: deque = deque()
-        for item in _chain(first, second, it):
+    key = warm_key(init, initargs)
+    pool = ProcessPoolExecutor(workers, mp_context=_context(init, key), initializer=_init, initargs=(init, initargs, key))
+    try:
+        head = pool.submit(_call, fn, first)  # starts the workers
+    except (OSError, EOFError):  # the fork server ended (see `warm`): spawn them
+        pool.shutdown(cancel_futures=True)
+        pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_init, initargs=(init, initargs, None))
+        head = pool.submit(_call, fn, first)
+    with pool:
+        pending: deque = deque([head])
+        for item in _chain(second, it):
             pending.append(pool.submit(_call, fn, item))
             if len(pending) >= workers * prefetch:
                 yield pending.popleft().result()
@@ -79,7 +128,6 @@ def ordered_map(fn: Callable[[Any, T], R], items: Iterable[T], workers: int, ini
 _END = object()
 
 
-def _chain(a: Any, b: Any, rest: Iterator) -> Iterator:
+def _chain(a: Any, rest: Iterator) -> Iterator:
     yield a
-    yield b
     yield from rest

@@ -1,0 +1,65 @@
+"""Worker processes: the state the fork server builds is what every worker uses, and a
+state whose build starts threads (forking after it would hang the workers' polars
+queries) sends the workers to `spawn` instead, with the same results. Each case runs in
+a fresh interpreter: a process starts its fork server once."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def models_init(size: int) -> dict:
+    """Stands in for loading models: numpy only, no thread started."""
+    return {"table": np.arange(size, dtype=np.int64), "built_in": os.getpid()}
+
+
+def polars_init(size: int) -> dict:
+    """A state whose build runs a polars query: polars starts its thread pool."""
+    df = pl.DataFrame({"a": np.arange(size) % 7, "b": np.ones(size)})
+    return {"table": df.group_by("a").agg(pl.col("b").sum()).sort("a")["b"].to_numpy(), "built_in": os.getpid()}
+
+
+def job(state: dict, i: int) -> dict:
+    from curation_platform import warm
+    from curation_platform import workers
+
+    df = pl.DataFrame({"a": np.arange(300_000) % 1000, "b": np.full(300_000, i)})  # a parallel query in the worker
+    return {"i": i, "sum": int(df.group_by("a").agg(pl.col("b").sum())["b"].sum()) + int(state["table"].sum()),
+            "pid": os.getpid(), "built_in": state["built_in"], "warm": workers._STATE.get("state") is warm.STATE and warm.KEY is not None}
+
+
+def _run(init: str) -> tuple[list[dict], str, int]:
+    code = ("import json, sys; from curation_platform.workers import ordered_map; import tests.engine.test_workers as t; "
+            f"out = list(ordered_map(t.job, range(6), 2, t.{init}, (200_000,))); import os; print(json.dumps([out, os.getpid()]))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out, parent = json.loads(proc.stdout.strip().splitlines()[-1])
+    return out, proc.stderr, parent
+
+
+def test_workers_share_the_state_the_fork_server_built():
+    out, err, parent = _run("models_init")
+    assert [r["i"] for r in out] == list(range(6))
+    table = sum(range(200_000))
+    assert [r["sum"] for r in out] == [i * 300_000 + table for i in range(6)]
+    assert all(r["warm"] for r in out), out
+    built = {r["built_in"] for r in out}
+    assert len(built) == 1 and built.isdisjoint({parent} | {r["pid"] for r in out})  # built once, in the server
+    assert "started threads" not in err
+
+
+def test_a_state_that_starts_threads_is_built_by_spawned_workers():
+    out, err, parent = _run("polars_init")
+    assert "started threads" in err
+    assert [r["sum"] for r in out] == [i * 300_000 + 200_000 for i in range(6)]
+    assert not any(r["warm"] for r in out)
+    assert all(r["built_in"] == r["pid"] for r in out)  # each worker built its own
