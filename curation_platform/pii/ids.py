@@ -201,10 +201,19 @@ def score(rec: Recognizer, base: float, before: str) -> float:
     return s
 
 
-def find_ids(text: str, wanted: set[str] | None = None, taken: list[bool] | None = None) -> list[tuple[int, int, str, float]]:
+# Every recognizer's pattern holds six digits or more, each next to the last or one space,
+# dot or hyphen away: text without such a run holds no identifier (most text with digits
+# has years and counts), so the twenty patterns are not run on it.
+CANDIDATE = re.compile(r"\d(?:[ .\-]?\d){5}")
+
+
+def find_ids(text: str, wanted: set[str] | None = None, taken: bytearray | None = None) -> list[tuple[int, int, str, float]]:
     """(start, end, entity, score) of identifiers at or above THRESHOLD, first recognizer
-    winning an overlap (formatted, checksummed types first)."""
-    taken = taken if taken is not None else [False] * (len(text) + 1)
+    winning an overlap (formatted, checksummed types first). `taken`: characters already
+    claimed by another detector (non-zero), marked here too."""
+    if not CANDIDATE.search(text):
+        return []
+    taken = taken if taken is not None else bytearray(len(text) + 1)
     out = []
     for rec in RECOGNIZERS:
         if wanted and rec.entity not in wanted:
@@ -222,8 +231,7 @@ def find_ids(text: str, wanted: set[str] | None = None, taken: list[bool] | None
                     sc = THRESHOLD  # the checksum holds: believed without context
                 if sc >= THRESHOLD:
                     out.append((s, e, rec.entity, round(sc, 3)))
-                    for i in range(s, e):
-                        taken[i] = True
+                    taken[s:e] = b"\x01" * (e - s)
     return out
 
 

@@ -46,6 +46,39 @@ def test_validators_reject_a_wrong_check_digit():
     assert "<THAI_ID>" not in redact(f"เลขบัตรประชาชน {bad}")[0]
 
 
+def test_the_prefilters_never_hide_pii(base, monkeypatch):
+    """`ids.CANDIDATE` and the detectors' gates only skip work: with them and without them,
+    the same spans, on planted values, look-alikes and random runs of digits, separators,
+    e-mail and URL pieces and context words."""
+    import curation_platform.pii as pii
+    from curation_platform.pii import ids
+
+    rng = random.Random(5)
+    texts = []
+    for kind, (gen, templates) in sorted(IDS.items()):
+        for _ in range(30):
+            lang = rng.choice(sorted(templates))
+            texts.append(f"{rng.choice(base[lang])} {rng.choice(templates[lang]).format(gen(rng))}.")
+    texts += [LOOKALIKES[k](rng) for k in sorted(LOOKALIKES) for _ in range(30)]
+    contact = ["+62 812-3456-7890", "0812 3456 7890", "(021) 555-1234", "+63 917 123 4567", "192.168.10.25", "2001:db8:85a3::8a2e:370:7334",
+               "4111 1111 1111 1111", "5500-0000-0000-0004", "https://user:pass@example.com/x", "a.b@mail.co.id"]
+    texts += [f"{rng.choice(base[lang])} {value}." for value in contact for lang in sorted(base)]
+    pieces = [*"0123456789", " ", "-", ".", "/", ",", "(", ")", "+", ":", "@", "S", "A", "ab", "๑", "NIK ", "passport ", "CMND: ", "npwp ",
+              "mykad ", "sss ", "tin ", "tel ", "hp ", "user@", "mail.co.id", "https://", "u:p@"]
+    texts += ["".join(rng.choice(pieces) for _ in range(rng.randint(5, 40))) for _ in range(4000)]
+    texts += [t for lang in sorted(base) for t in base[lang][:200]]
+    ids_with, pii_with = [ids.find_ids(t) for t in texts], [find_pii(t) for t in texts]
+    skipped = sum(not ids.CANDIDATE.search(t) for t in texts)
+    gated = {d.kind: sum(not d.gate(t) for t in texts) for d in pii._DETECTORS}
+    monkeypatch.setattr(ids, "CANDIDATE", __import__("re").compile(""))
+    monkeypatch.setattr(pii, "_DETECTORS", [d._replace(gate=lambda t: True) for d in pii._DETECTORS])
+    assert [ids.find_ids(t) for t in texts] == ids_with
+    assert [find_pii(t) for t in texts] == pii_with
+    found = {kind for spans in pii_with for _, _, kind in spans}
+    assert {"EMAIL", "PHONE", "IP", "CARD", "NIK", "URL_CREDENTIALS"} <= found, found  # every gated detector fires somewhere
+    assert sum(map(bool, ids_with)) > 300 and skipped > 1000 and min(gated.values()) > 500  # and each gate closes often
+
+
 @pytest.mark.parametrize("kind", sorted(LOOKALIKES))
 def test_look_alike_numbers_stay(kind, base):
     rng = random.Random(kind)
