@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Iterator
 
 import polars as pl
 import xxhash
@@ -76,10 +77,40 @@ def release_meta(labelled: pl.LazyFrame, dedup: pl.LazyFrame) -> pl.DataFrame:
             .unique(subset="id", keep="first", maintain_order=True).collect(engine="streaming"))
 
 
+def language_groups(chars: dict[str, int], langs: list[str], budget: int) -> list[list[str]]:
+    """`langs` in order, cut into groups of at most `budget` kept characters (a larger
+    language alone): one pass over the labelled files reads a group's text, so a release
+    of 200 languages is not 200 passes (each decompresses the text of every row group,
+    whatever its languages), and memory stays bounded by the budget or one language."""
+    groups: list[list[str]] = []
+    size = 0
+    for lang in langs:
+        n = chars.get(lang, 0)
+        if not groups or (size + n > budget and groups[-1]):
+            groups.append([])
+            size = 0
+        groups[-1].append(lang)
+        size += n
+    return groups
+
+
+def _kept_parts(labelled: pl.LazyFrame, dedup: pl.LazyFrame, kept: pl.DataFrame, langs: list[str], budget: int) -> Iterator[tuple[str, pl.DataFrame]]:
+    """(language, its kept rows, unique by id, sorted by id), language by language."""
+    chars = dict(kept.group_by("lang").agg(pl.col("n_chars").sum()).iter_rows())
+    for group in language_groups(chars, langs, budget):
+        frame = final_frame(labelled.filter(pl.col("lang").is_in(group)), dedup).filter(pl.col("final_keep")).collect(engine="streaming")
+        parts = frame.partition_by("lang", as_dict=True, maintain_order=True)
+        del frame
+        for lang in group:
+            part = parts.pop((lang,))
+            yield lang, part.unique(subset="id", keep="first", maintain_order=True).sort("id")
+
+
 def build_release(labelled: pl.LazyFrame, dedup: pl.LazyFrame, release_root: str | Path, cfg: dict) -> tuple[dict, pl.DataFrame]:
     """Write release_root/builds/<hash>/<lang>/<split>-NNNNN.parquet + manifest + card; point
-    `current` at it. Streams: the corpus is scanned without text for the counts, then one
-    language's kept text at a time is read and written."""
+    `current` at it. Streams: the corpus is scanned without text for the counts, then the
+    kept text of a group of languages at a time (`construct.read_chars`) is read and
+    written, one language after another."""
     ccfg = cfg.get("construct", {})
     release_root = Path(release_root)
     meta = release_meta(labelled, dedup)
@@ -97,9 +128,7 @@ def build_release(labelled: pl.LazyFrame, dedup: pl.LazyFrame, release_root: str
     shard_rows = int(ccfg.get("shard_rows", 100_000))
     columns = [*RELEASE_COLUMNS, *(c for c in release_columns(cfg) if c not in RELEASE_COLUMNS)]  # taggers configured with `release: true`
     files, per_lang, pii = [], {}, {}
-    for lang in langs:
-        part = (final_frame(labelled.filter(pl.col("lang") == lang), dedup).filter(pl.col("final_keep")).collect(engine="streaming")
-                .unique(subset="id", keep="first", maintain_order=True).sort("id"))
+    for lang, part in _kept_parts(labelled, dedup, kept, langs, int(ccfg.get("read_chars", 16_000_000))):
         part = part.with_columns(_split(part["id"], float(ccfg.get("valid_fraction", 0.0))))
         redacted, counts = redact_release(part["text"].to_list(), part["corpus"].to_list() if "corpus" in part.columns else [None] * part.height, cfg)
         part = part.with_columns(pl.Series("text", redacted, dtype=pl.String))
@@ -117,7 +146,7 @@ def build_release(labelled: pl.LazyFrame, dedup: pl.LazyFrame, release_root: str
         del part
     summary = language_summary(meta)
     reasons = (
-        meta.filter(~pl.col("final_keep")).group_by("lang", "final_reason").len().sort(["lang", "len"], descending=[False, True])
+        meta.filter(~pl.col("final_keep")).group_by("lang", "final_reason").len().sort(["lang", "len", "final_reason"], descending=[False, True, False])
     )
     manifest = {
         "build_id": build_id,

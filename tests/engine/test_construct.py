@@ -1,0 +1,58 @@
+"""Construct reads the kept text of a group of languages per pass over the labelled files
+(`construct.read_chars`): however the languages are grouped, the release is the same,
+byte for byte."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import polars as pl
+
+from curation_platform.construct import language_groups
+from curation_platform.label import label_frame
+from curation_platform.pipeline import construct_corpus, dedup_corpus
+from curation_platform.settings import load_config
+from curation_platform.standardize import standardize_frame
+from curation_platform.storage import write_parquet
+
+LANGS = ("ind_Latn", "jav_Latn", "tha_Thai", "khm_Khmr", "eng_Latn", "tgl_Latn", "vie_Latn")
+
+
+def test_language_groups_fill_up_to_the_budget_in_order():
+    chars = {"a": 5, "b": 4, "c": 30, "d": 1, "e": 2}
+    assert language_groups(chars, list("abcde"), 10) == [["a", "b"], ["c"], ["d", "e"]]
+    assert language_groups(chars, list("abcde"), 1) == [["a"], ["b"], ["c"], ["d"], ["e"]]
+    assert language_groups(chars, list("abcde"), 10**9) == [list("abcde")]
+    assert language_groups(chars, [], 10) == []
+
+
+def _release_files(root: Path) -> dict[str, str]:
+    cur = root / "current"
+    return {str(p.relative_to(cur)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(cur.rglob("*.parquet"))}
+
+
+def test_the_release_does_not_depend_on_how_languages_are_grouped(flores, tmp_path: Path):
+    cfg = load_config()
+    texts, ids, shards = [], [], []
+    for code in LANGS:
+        lines = flores(code)
+        for i in range(25):
+            texts.append(" ".join(lines[i * 6 : i * 6 + 6]))
+            ids.append(f"{code}-{i}")
+    texts += texts[:20]  # exact copies across shards: dedup keeps one
+    ids += [f"copy-{i}" for i in range(20)]
+    df = label_frame(standardize_frame(pl.DataFrame({"id": ids, "text": texts}), cfg["standardize"]), cfg)
+    for i, part in enumerate((df[::2], df[1::2])):  # two shards, each with every language
+        shards.append(write_parquet(part, tmp_path / f"lab-{i}.parquet"))
+    dedup_corpus(shards, tmp_path / "dedup.parquet", cfg)
+    out = {}
+    for budget in (1, 50_000, 10**9):  # each language alone, a few per pass, all in one pass
+        cfg["construct"]["read_chars"] = budget
+        manifest, _ = construct_corpus(shards, tmp_path / "dedup.parquet", tmp_path / f"rel-{budget}", cfg)
+        out[budget] = (_release_files(tmp_path / f"rel-{budget}"), {k: v for k, v in manifest.items() if k not in ("build_id", "config_hash", "path")})
+    assert out[1] == out[50_000] == out[10**9]
+    files, manifest = out[1]
+    assert len({k.split("/")[0] for k in files}) >= 6 and manifest["docs_released"] >= 150
+    assert json.dumps(manifest["drop_reasons"]).count("duplicate") >= 1
