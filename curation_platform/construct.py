@@ -77,40 +77,36 @@ def release_meta(labelled: pl.LazyFrame, dedup: pl.LazyFrame) -> pl.DataFrame:
             .unique(subset="id", keep="first", maintain_order=True).collect(engine="streaming"))
 
 
-def language_groups(chars: dict[str, int], langs: list[str], budget: int) -> list[list[str]]:
-    """`langs` in order, cut into groups of at most `budget` kept characters (a larger
-    language alone): one pass over the labelled files reads a group's text, so a release
-    of 200 languages is not 200 passes (each decompresses the text of every row group,
-    whatever its languages), and memory stays bounded by the budget or one language."""
-    groups: list[list[str]] = []
-    size = 0
+def _kept_parts(labelled: pl.LazyFrame, dedup: pl.LazyFrame, langs: list[str], spill: Path, rows: int) -> Iterator[tuple[str, pl.DataFrame]]:
+    """(language, its kept rows, unique by id, sorted by id), language by language, from one
+    pass over the labelled rows: `rows` at a time, each language's kept rows are spilled to
+    its own folder under `spill`, then read back one language at a time. Filtering the
+    corpus once per language decompressed every row group's text each time (a release of
+    200 languages read its corpus 200 times); memory holds one slice or one language."""
+    index = {lang: i for i, lang in enumerate(langs)}  # folder names: a language code is data
+    d = dedup.select("id", "cluster_id", "dup_count", "keep").collect()  # no text: what `meta` already holds per id
+    total = labelled.select(pl.len()).collect().item()
+    spilled: dict[str, list[Path]] = {lang: [] for lang in langs}
+    for c, start in enumerate(range(0, total, rows)):
+        chunk = (final_frame(labelled.slice(start, rows), d.lazy()).filter(pl.col("final_keep") & pl.col("lang").is_in(langs))
+                 .collect(engine="streaming"))
+        for lang in chunk["lang"].unique(maintain_order=True).to_list():  # one language's copy at a time
+            path = spill / f"{index[lang]:05d}" / f"{c:06d}.parquet"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            chunk.filter(pl.col("lang") == lang).write_parquet(path, compression="lz4", statistics=False)
+            spilled[lang].append(path)
+        del chunk
     for lang in langs:
-        n = chars.get(lang, 0)
-        if not groups or (size + n > budget and groups[-1]):
-            groups.append([])
-            size = 0
-        groups[-1].append(lang)
-        size += n
-    return groups
-
-
-def _kept_parts(labelled: pl.LazyFrame, dedup: pl.LazyFrame, kept: pl.DataFrame, langs: list[str], budget: int) -> Iterator[tuple[str, pl.DataFrame]]:
-    """(language, its kept rows, unique by id, sorted by id), language by language."""
-    chars = dict(kept.group_by("lang").agg(pl.col("n_chars").sum()).iter_rows())
-    for group in language_groups(chars, langs, budget):
-        frame = final_frame(labelled.filter(pl.col("lang").is_in(group)), dedup).filter(pl.col("final_keep")).collect(engine="streaming")
-        parts = frame.partition_by("lang", as_dict=True, maintain_order=True)
-        del frame
-        for lang in group:
-            part = parts.pop((lang,))
-            yield lang, part.unique(subset="id", keep="first", maintain_order=True).sort("id")
+        part = pl.concat([pl.read_parquet(f) for f in spilled[lang]], how="vertical_relaxed")
+        shutil.rmtree(spill / f"{index[lang]:05d}")
+        yield lang, part.unique(subset="id", keep="first", maintain_order=True).sort("id")
 
 
 def build_release(labelled: pl.LazyFrame, dedup: pl.LazyFrame, release_root: str | Path, cfg: dict) -> tuple[dict, pl.DataFrame]:
     """Write release_root/builds/<hash>/<lang>/<split>-NNNNN.parquet + manifest + card; point
-    `current` at it. Streams: the corpus is scanned without text for the counts, then the
-    kept text of a group of languages at a time (`construct.read_chars`) is read and
-    written, one language after another."""
+    `current` at it. Streams: the corpus is scanned without text for the counts, then once
+    with text (`construct.read_rows` at a time), each language's kept rows spilled to disk
+    and written from there one language at a time."""
     ccfg = cfg.get("construct", {})
     release_root = Path(release_root)
     meta = release_meta(labelled, dedup)
@@ -128,7 +124,10 @@ def build_release(labelled: pl.LazyFrame, dedup: pl.LazyFrame, release_root: str
     shard_rows = int(ccfg.get("shard_rows", 100_000))
     columns = [*RELEASE_COLUMNS, *(c for c in release_columns(cfg) if c not in RELEASE_COLUMNS)]  # taggers configured with `release: true`
     files, per_lang, pii = [], {}, {}
-    for lang, part in _kept_parts(labelled, dedup, kept, langs, int(ccfg.get("read_chars", 16_000_000))):
+    spill = release_root / "builds" / f".{build_id}.spill"
+    if spill.exists():
+        shutil.rmtree(spill)
+    for lang, part in _kept_parts(labelled, dedup, langs, spill, int(ccfg.get("read_rows", 4_000))):
         part = part.with_columns(_split(part["id"], float(ccfg.get("valid_fraction", 0.0))))
         redacted, counts = redact_release(part["text"].to_list(), part["corpus"].to_list() if "corpus" in part.columns else [None] * part.height, cfg)
         part = part.with_columns(pl.Series("text", redacted, dtype=pl.String))
@@ -144,6 +143,7 @@ def build_release(labelled: pl.LazyFrame, dedup: pl.LazyFrame, release_root: str
                 write_parquet(chunk, staging / rel)
                 files.append({"path": rel, "lang": lang, "split": split, "rows": chunk.height, "bytes": (staging / rel).stat().st_size})
         del part
+    shutil.rmtree(spill, ignore_errors=True)
     summary = language_summary(meta)
     reasons = (
         meta.filter(~pl.col("final_keep")).group_by("lang", "final_reason").len().sort(["lang", "len", "final_reason"], descending=[False, True, False])

@@ -1,6 +1,6 @@
-"""Construct reads the kept text of a group of languages per pass over the labelled files
-(`construct.read_chars`): however the languages are grouped, the release is the same,
-byte for byte."""
+"""Construct reads the corpus's text once, `construct.read_rows` rows at a time, spilling
+each language's kept rows to disk: however it is sliced, the release is the same, byte
+for byte, and no spill is left behind."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from pathlib import Path
 
 import polars as pl
 
-from curation_platform.construct import language_groups
 from curation_platform.label import label_frame
 from curation_platform.pipeline import construct_corpus, dedup_corpus
 from curation_platform.settings import load_config
@@ -18,14 +17,6 @@ from curation_platform.standardize import standardize_frame
 from curation_platform.storage import write_parquet
 
 LANGS = ("ind_Latn", "jav_Latn", "tha_Thai", "khm_Khmr", "eng_Latn", "tgl_Latn", "vie_Latn")
-
-
-def test_language_groups_fill_up_to_the_budget_in_order():
-    chars = {"a": 5, "b": 4, "c": 30, "d": 1, "e": 2}
-    assert language_groups(chars, list("abcde"), 10) == [["a", "b"], ["c"], ["d", "e"]]
-    assert language_groups(chars, list("abcde"), 1) == [["a"], ["b"], ["c"], ["d"], ["e"]]
-    assert language_groups(chars, list("abcde"), 10**9) == [list("abcde")]
-    assert language_groups(chars, [], 10) == []
 
 
 def _release_files(root: Path) -> dict[str, str]:
@@ -48,11 +39,12 @@ def test_the_release_does_not_depend_on_how_languages_are_grouped(flores, tmp_pa
         shards.append(write_parquet(part, tmp_path / f"lab-{i}.parquet"))
     dedup_corpus(shards, tmp_path / "dedup.parquet", cfg)
     out = {}
-    for budget in (1, 50_000, 10**9):  # each language alone, a few per pass, all in one pass
-        cfg["construct"]["read_chars"] = budget
+    for budget in (7, 60, 10**9):  # slices that split languages and shards, and one slice
+        cfg["construct"]["read_rows"] = budget
         manifest, _ = construct_corpus(shards, tmp_path / "dedup.parquet", tmp_path / f"rel-{budget}", cfg)
         out[budget] = (_release_files(tmp_path / f"rel-{budget}"), {k: v for k, v in manifest.items() if k not in ("build_id", "config_hash", "path")})
-    assert out[1] == out[50_000] == out[10**9]
-    files, manifest = out[1]
+    assert out[7] == out[60] == out[10**9]
+    files, manifest = out[7]
     assert len({k.split("/")[0] for k in files}) >= 6 and manifest["docs_released"] >= 150
     assert json.dumps(manifest["drop_reasons"]).count("duplicate") >= 1
+    assert not [p for p in (tmp_path / "rel-7" / "builds").iterdir() if p.name.startswith(".")]  # no spill or staging left
