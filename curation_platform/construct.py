@@ -87,19 +87,23 @@ def _kept_parts(labelled: pl.LazyFrame, dedup: pl.LazyFrame, langs: list[str], s
     d = dedup.select("id", "cluster_id", "dup_count", "keep").collect()  # no text: what `meta` already holds per id
     total = labelled.select(pl.len()).collect().item()
     spilled: dict[str, list[Path]] = {lang: [] for lang in langs}
-    for c, start in enumerate(range(0, total, rows)):
-        chunk = (final_frame(labelled.slice(start, rows), d.lazy()).filter(pl.col("final_keep") & pl.col("lang").is_in(langs))
-                 .collect(engine="streaming"))
-        for lang in chunk["lang"].unique(maintain_order=True).to_list():  # one language's copy at a time
-            path = spill / f"{index[lang]:05d}" / f"{c:06d}.parquet"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            chunk.filter(pl.col("lang") == lang).write_parquet(path, compression="lz4", statistics=False)
-            spilled[lang].append(path)
-        del chunk
-    for lang in langs:
-        part = pl.concat([pl.read_parquet(f) for f in spilled[lang]], how="vertical_relaxed")
-        shutil.rmtree(spill / f"{index[lang]:05d}")
-        yield lang, part.unique(subset="id", keep="first", maintain_order=True).sort("id")
+    shutil.rmtree(spill, ignore_errors=True)  # an interrupted build's
+    try:
+        for c, start in enumerate(range(0, total, rows)):
+            chunk = (final_frame(labelled.slice(start, rows), d.lazy()).filter(pl.col("final_keep") & pl.col("lang").is_in(langs))
+                     .collect(engine="streaming"))
+            for lang in chunk["lang"].unique(maintain_order=True).to_list():  # one language's copy at a time
+                path = spill / f"{index[lang]:05d}" / f"{c:06d}.parquet"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                chunk.filter(pl.col("lang") == lang).write_parquet(path, compression="lz4", statistics=False)
+                spilled[lang].append(path)
+            del chunk
+        for lang in langs:
+            part = pl.concat([pl.read_parquet(f) for f in spilled[lang]], how="vertical_relaxed")
+            shutil.rmtree(spill / f"{index[lang]:05d}")
+            yield lang, part.unique(subset="id", keep="first", maintain_order=True).sort("id")
+    finally:
+        shutil.rmtree(spill, ignore_errors=True)
 
 
 def build_release(labelled: pl.LazyFrame, dedup: pl.LazyFrame, release_root: str | Path, cfg: dict) -> tuple[dict, pl.DataFrame]:
@@ -125,8 +129,6 @@ def build_release(labelled: pl.LazyFrame, dedup: pl.LazyFrame, release_root: str
     columns = [*RELEASE_COLUMNS, *(c for c in release_columns(cfg) if c not in RELEASE_COLUMNS)]  # taggers configured with `release: true`
     files, per_lang, pii = [], {}, {}
     spill = release_root / "builds" / f".{build_id}.spill"
-    if spill.exists():
-        shutil.rmtree(spill)
     for lang, part in _kept_parts(labelled, dedup, langs, spill, int(ccfg.get("read_rows", 4_000))):
         part = part.with_columns(_split(part["id"], float(ccfg.get("valid_fraction", 0.0))))
         redacted, counts = redact_release(part["text"].to_list(), part["corpus"].to_list() if "corpus" in part.columns else [None] * part.height, cfg)
@@ -143,7 +145,6 @@ def build_release(labelled: pl.LazyFrame, dedup: pl.LazyFrame, release_root: str
                 write_parquet(chunk, staging / rel)
                 files.append({"path": rel, "lang": lang, "split": split, "rows": chunk.height, "bytes": (staging / rel).stat().st_size})
         del part
-    shutil.rmtree(spill, ignore_errors=True)
     summary = language_summary(meta)
     reasons = (
         meta.filter(~pl.col("final_keep")).group_by("lang", "final_reason").len().sort(["lang", "len", "final_reason"], descending=[False, True, False])

@@ -15,8 +15,8 @@ import re
 from collections import Counter
 from typing import Callable, Iterable, NamedTuple
 
-from curation_platform.pii.ids import CARD_IIN, ID_TYPES, NEGATIVE_CONTEXT, ean13_ok, find_ids, luhn_ok  # noqa: F401 (luhn_ok: public here too)
 from curation_platform.pii import ids
+from curation_platform.pii.ids import CARD_IIN, ID_TYPES, NEGATIVE_CONTEXT, ean13_ok, find_ids, luhn_ok  # noqa: F401 (luhn_ok: public here too)
 from curation_platform.pii.ids import PLACEHOLDERS as ID_PLACEHOLDERS
 from curation_platform.pii.names import find_addresses, find_names
 
