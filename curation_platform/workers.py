@@ -17,6 +17,8 @@ import base64
 import multiprocessing as mp
 import os
 import pickle
+import threading
+import time
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Callable, Iterable, Iterator, TypeVar
@@ -56,7 +58,21 @@ def warm_key(init: Callable[..., Any] | None, args: tuple) -> bytes | None:
         return None
 
 
-def _init(init: Callable[..., Any] | None, args: tuple, key: bytes | None) -> None:
+def _watch(owner: int, every: float = 1.0) -> None:
+    """End this worker once the process that owns its pool is gone: a killed owner sends
+    no shutdown, and its workers (and the fork server) would wait for work forever."""
+    while True:
+        time.sleep(every)
+        try:
+            os.kill(owner, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except PermissionError:  # alive, as another user (its pid was reused)
+            pass
+
+
+def _init(init: Callable[..., Any] | None, args: tuple, key: bytes | None, owner: int) -> None:
+    threading.Thread(target=_watch, args=(owner,), daemon=True, name="owner-watch").start()
     _STATE.clear()
     from curation_platform import warm
 
@@ -108,12 +124,12 @@ def ordered_map(fn: Callable[[Any, T], R], items: Iterable[T], workers: int, ini
                 yield fn(state, item)
         return
     key = warm_key(init, initargs)
-    pool = ProcessPoolExecutor(workers, mp_context=_context(init, key), initializer=_init, initargs=(init, initargs, key))
+    pool = ProcessPoolExecutor(workers, mp_context=_context(init, key), initializer=_init, initargs=(init, initargs, key, os.getpid()))
     try:
         head = pool.submit(_call, fn, first)  # starts the workers
     except (OSError, EOFError):  # the fork server ended (see `warm`): spawn them
         pool.shutdown(cancel_futures=True)
-        pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_init, initargs=(init, initargs, None))
+        pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_init, initargs=(init, initargs, None, os.getpid()))
         head = pool.submit(_call, fn, first)
     with pool:
         pending: deque = deque([head])

@@ -63,3 +63,37 @@ def test_a_state_that_starts_threads_is_built_by_spawned_workers():
     assert [r["sum"] for r in out] == [i * 300_000 + 200_000 for i in range(6)]
     assert not any(r["warm"] for r in out)
     assert all(r["built_in"] == r["pid"] for r in out)  # each worker built its own
+
+
+def slow_job(state: dict, i: int) -> int:
+    import time
+
+    time.sleep(0.2)
+    return i
+
+
+def test_workers_end_when_the_process_that_owns_them_is_killed():
+    """A killed owner sends no shutdown: its workers and the fork server must not wait
+    for work forever (each worker watches its owner)."""
+    import signal
+    import time
+
+    import psutil
+
+    code = ("from curation_platform.workers import ordered_map; import tests.engine.test_workers as t; "
+            "[None for _ in ordered_map(t.slow_job, range(10_000), 2, t.models_init, (10,))]")
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=REPO)
+    try:
+        owner = psutil.Process(proc.pid)
+        deadline = time.time() + 60
+        while len(owner.children(recursive=True)) < 3 and time.time() < deadline:  # server, workers, resource tracker
+            time.sleep(0.2)
+        children = owner.children(recursive=True)
+        assert len(children) >= 3, children
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        _, alive = psutil.wait_procs(children, timeout=15)
+        assert not alive, alive
+    finally:
+        if proc.poll() is None:
+            proc.kill()
