@@ -9,7 +9,8 @@ and builds the workers' state (models, lexicons, taggers) once, so every worker 
 with it already loaded and shares its pages with the server and the other workers
 (copy-on-write; `gc.freeze` keeps the collector from writing to them). A worker whose
 `init` or arguments differ from those the server was started with builds its own state.
-A run of a single batch, or `workers=1`, runs in this process without a pool."""
+Each worker ends itself when the process that owns its pool is gone (`_watch`). A run of
+a single batch, or `workers=1`, runs in this process without a pool."""
 
 from __future__ import annotations
 
