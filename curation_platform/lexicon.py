@@ -30,7 +30,7 @@ _TOKEN = regex.compile(r"[\p{L}\p{M}]+")
 _ASCII_WORD = re.compile(r"[A-Za-z]+")
 # Scripts whose "words" are runs of characters: count character bigrams instead.
 _BIGRAM_SCRIPTS = regex.compile(r"[\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}\p{Tibetan}]")
-_MEMO_SIZE, _MEMO_CHARS = 1 << 17, 1 << 24
+_MEMO_SIZE = 1 << 16
 MIN_UNITS = 8          # fewer units than this: no verdict (a short line says too little)
 
 
@@ -72,8 +72,7 @@ class Lexicons:
         self.vocab = {lang: np.unique(h.astype(np.uint32)) for lang, h in vocab.items()}
         self._sets = {lang: frozenset(h.tolist()) for lang, h in self.vocab.items()}
         self.ceilings = dict(ceilings or {})
-        self._memo: dict[tuple[str, str], tuple[int, int]] = {}
-        self._memo_chars = 0
+        self._memo: dict[tuple[int, str], tuple[int, int]] = {}
 
     @property
     def ceilings(self) -> dict[str, float]:
@@ -98,21 +97,20 @@ class Lexicons:
 
     def counts(self, text: str, lang: str) -> tuple[int, int] | None:
         """(units in `lang`'s vocabulary, units) of the text; None for a language without a
-        lexicon. Remembered for the last ~100k (text, language) pairs (16M characters): the
-        open-set check, the confusable check, the OOV signal and the pooled segment check ask
-        the same pairs in turn (a batch has tens of thousands of segments)."""
+        lexicon. Remembered for the last ~65k (text, language) pairs: the open-set check, the
+        confusable check, the OOV signal and the pooled segment check ask the same pairs in
+        turn (a batch has tens of thousands of segments). Keyed by a 128-bit hash of the
+        text: holding the texts themselves took up to 16M characters in every worker."""
         vocab = self._sets.get(lang)
         if vocab is None:
             return None
-        key = (text, lang)
+        key = (xxhash.xxh3_128_intdigest(text.encode()), lang)
         got = self._memo.get(key)
         if got is None:
             us = units(text)
             got = (_hits(us, vocab), len(us))
-            self._memo_chars += len(text)
-            if len(self._memo) >= _MEMO_SIZE or self._memo_chars > _MEMO_CHARS:  # bounded: it holds the texts
+            if len(self._memo) >= _MEMO_SIZE:
                 self._memo.clear()
-                self._memo_chars = len(text)
             self._memo[key] = got
         return got
 
