@@ -211,48 +211,64 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
+def _band_pairs(col: np.ndarray, max_bucket_pairs: int) -> np.ndarray:
+    """Sorted unique `a * rows + b` (a < b) of the rows sharing a key in one band column."""
+    n = len(col)
+    order = np.argsort(col, kind="stable")  # rows of one key stay in ascending order
+    s = col[order]
+    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+    lens = np.diff(np.r_[starts, n])
+    run = np.repeat(np.arange(len(starts)), lens)
+    size = lens[run]
+    found = []
+    star = np.flatnonzero((size > max_bucket_pairs) & (np.arange(n) != starts[run]))
+    if len(star):  # a huge bucket: each row linked to its first, not every pair
+        found.append(order[starts[run[star]]].astype(np.int64) * n + order[star])
+    pos = np.flatnonzero((size > 1) & (size <= max_bucket_pairs))
+    rank = pos - starts[run[pos]]
+    for d in range(1, int(size[pos].max(initial=1))):
+        keep = rank + d < size[pos]
+        pos, rank = pos[keep], rank[keep]
+        found.append(order[pos].astype(np.int64) * n + order[pos + d])
+    return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
+
+
 def candidate_pairs(bands: np.ndarray, cfg: MinHashConfig) -> np.ndarray:
-    """(k, 2) row pairs (a < b) sharing at least one band key: per band, a sort and runs of
-    equal keys (memory O(rows), never a rows x bands table). A bucket larger than
-    `max_bucket_pairs` is linked as a star from its first row, not all pairs."""
+    """(k, 2) row pairs (a < b) sharing at least one band key, sorted: per band, a sort and
+    runs of equal keys (memory O(rows), never a rows x bands table), each pair kept as one
+    int64 `a * rows + b` and merged into the pairs so far band by band, so repeats across
+    bands never pile up. A bucket larger than `max_bucket_pairs` is linked as a star from
+    its first row, not all pairs."""
     n = bands.shape[0]
-    out: list[np.ndarray] = []
+    seen = np.zeros(0, dtype=np.int64)
     for b in range(bands.shape[1]):
-        col = bands[:, b]
-        order = np.argsort(col, kind="stable")
-        s = col[order]
-        starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
-        ends = np.r_[starts[1:], n]
-        for i in np.flatnonzero(ends - starts > 1):
-            docs = np.sort(order[starts[i] : ends[i]])
-            if len(docs) <= cfg.max_bucket_pairs:
-                a, c = np.triu_indices(len(docs), 1)
-                out.append(np.stack([docs[a], docs[c]], axis=1))
-            else:
-                out.append(np.stack([np.full(len(docs) - 1, docs[0]), docs[1:]], axis=1))
-    if not out:
-        return np.zeros((0, 2), dtype=np.int64)
-    pairs = np.concatenate(out).astype(np.int64)
-    return np.unique(pairs, axis=0)
+        new = _band_pairs(bands[:, b], cfg.max_bucket_pairs)
+        if len(seen):
+            at = np.minimum(np.searchsorted(seen, new), len(seen) - 1)
+            new = new[seen[at] != new]
+        if len(new):
+            seen = np.sort(np.concatenate([seen, new]), kind="stable")  # two sorted runs: a merge
+    return np.stack([seen // max(n, 1), seen % max(n, 1)], axis=1)
 
 
 def verified_components(pairs: np.ndarray, n: int, sig_of: Callable[[np.ndarray], np.ndarray], cfg: MinHashConfig,
-                        chunk: int = 200_000) -> tuple[np.ndarray, dict]:
+                        chunk: int = 16_384) -> tuple[np.ndarray, dict]:
     """Root per row after merging candidate pairs whose estimated Jaccard (share of equal
-    MinHash values) reaches the threshold. Signatures are loaded only for rows in a
-    candidate pair, a chunk at a time."""
+    MinHash values) reaches the threshold. Signatures are loaded once, and only for rows in
+    a candidate pair (on web data most rows are in none); pairs are compared a chunk at a
+    time, so the gathered copies stay a few MB."""
     need = int(np.ceil(cfg.threshold * cfg.num_perm))
     uf = _UnionFind()
     verified = 0
+    rows = np.unique(pairs)
+    sig = sig_of(rows) if len(rows) else None
     for lo in range(0, len(pairs), chunk):
         part = pairs[lo : lo + chunk]
-        rows = np.unique(part)
-        sig = sig_of(rows)
         a, b = np.searchsorted(rows, part[:, 0]), np.searchsorted(rows, part[:, 1])
         ok = (sig[a] == sig[b]).sum(axis=1) >= need
         verified += int(ok.sum())
-        for x, y in part[ok]:
-            uf.union(int(x), int(y))
+        for x, y in part[ok].tolist():
+            uf.union(x, y)
     roots = np.arange(n, dtype=np.int64)
     for x in list(uf.parent):
         roots[x] = uf.find(x)

@@ -19,7 +19,7 @@ from curation_platform.readers import read_shard
 from curation_platform.records import Document, ParseIssue, documents_frame, issues_frame
 from curation_platform.standardize import standardize_frame
 from curation_platform.storage import ParquetSink, file_digest, scan_labelled, write_parquet
-from curation_platform.workers import ordered_map, resolve_workers
+from curation_platform.workers import ordered_map, release_server, resolve_workers
 
 Progress = Callable[[str], None]
 
@@ -137,13 +137,22 @@ def key_index(files: list[Path], priority: set[Path] = frozenset()) -> tuple[pl.
     names = scan.collect_schema().names()
     meta = (scan.select("id", "exact", "chars", *(["lang"] if "lang" in names else []), "priority", pl.col("sig").is_not_null().alias("has_sig"))
             .with_row_index("row").collect(engine="streaming"))
+    starts = np.r_[0, np.cumsum([parquet_rows(f) for f in files])]
 
     def load(column: str, rows: np.ndarray) -> np.ndarray:
-        order = np.argsort(rows)
-        got = scan.select(column).with_row_index("row").filter(pl.col("row").is_in(pl.Series(rows[order], dtype=pl.UInt32))).collect(engine="streaming")
-        out = np.empty_like(got[column].to_numpy())
-        out[order] = got[column].to_numpy()
-        return out
+        """One read of each file that holds a wanted row, each placed straight into the
+        result: the column of one file at a time beside it, never a second copy of all."""
+        rows = np.asarray(rows, dtype=np.int64)
+        order = np.argsort(rows, kind="stable")
+        wanted = rows[order]
+        cut = np.searchsorted(wanted, starts)
+        out = None
+        for k in np.flatnonzero(cut[1:] > cut[:-1]):
+            got = pl.read_parquet(files[k], columns=[column])[column].gather(wanted[cut[k] : cut[k + 1]] - starts[k]).to_numpy()
+            if out is None:
+                out = np.empty((len(rows), *got.shape[1:]), dtype=got.dtype)
+            out[order[cut[k] : cut[k + 1]]] = got
+        return out if out is not None else pl.read_parquet(files[0], columns=[column], n_rows=0)[column].to_numpy()
 
     return meta, load
 
@@ -184,6 +193,7 @@ def dedup_frames(frames: Iterable[pl.DataFrame], out_file: str | Path, mcfg: Min
             files.append(write_parquet(keys, Path(tmp) / f"{i:06d}.parquet"))
         if not files:
             files.append(write_parquet(shard_keys(pl.DataFrame(schema={"id": pl.String, "text": pl.String}), mcfg), Path(tmp) / "empty.parquet"))
+        release_server()
         meta, load = key_index(files)
         dups = meta.filter(pl.col("id").is_duplicated())["id"].unique(maintain_order=True)
         if dups.len():
@@ -220,6 +230,7 @@ def dedup_corpus(labelled_files: list[str | Path], out_file: str | Path, cfg: di
         n = 1  # a few thousand documents hash faster than worker processes start
     for _ in ordered_map(_shard_keys_job, todo, n, _seeded, ((mcfg, keep_column), mcfg, permutations(mcfg))):
         pass  # each worker hashes whole shards; the cache files are the result
+    release_server()
     for stale in index_dir.glob(f"*-{mcfg.hash}-{keep_column}.parquet"):
         if stale.name not in names:
             stale.unlink(missing_ok=True)

@@ -106,6 +106,18 @@ def _context(init: Callable[..., Any] | None, key: bytes | None) -> mp.context.B
     return ctx
 
 
+def release_server() -> None:
+    """Stop this process's fork server, if it runs. Call it when the pools are done and a
+    long phase follows in this process (dedup's clustering): the server holds the engine
+    and the last pool's state, memory the rest of the command would share the machine
+    with. The next pool starts a fresh one, built for that pool's state."""
+    from multiprocessing import forkserver
+
+    stop = getattr(forkserver._forkserver, "_stop", None)  # the stdlib's own (test) stop; absent: keep it
+    if stop is not None:
+        stop()
+
+
 def ordered_map(fn: Callable[[Any, T], R], items: Iterable[T], workers: int, init: Callable[..., Any] | None = None,
                 initargs: tuple = (), prefetch: int = 2) -> Iterator[R]:
     """`fn(state, item)` for every item, yielded in input order; `state = init(*initargs)`

@@ -152,3 +152,56 @@ def test_batched_signatures_equal_datasketch(flores, flores_codes, monkeypatch):
     assert np.array_equal(signatures(texts, cfg), expected)
     monkeypatch.setattr("curation_platform.minhash._CHUNK_SHINGLES", 50)  # many batches
     assert np.array_equal(signatures(texts, cfg), expected)
+
+
+def test_candidate_pairs_equal_every_pair_sharing_a_band():
+    """The vectorised bucket walk gives exactly the pairs a plain loop over buckets gives:
+    every pair of rows sharing a band key, and a star from the first row of a bucket larger
+    than `max_bucket_pairs`; repeats across bands counted once."""
+    import numpy as np
+
+    from curation_platform.minhash import candidate_pairs
+
+    rng = np.random.default_rng(0)
+    cfg = MinHashConfig(bands=6, rows=4, num_perm=24, max_bucket_pairs=10)
+    for n, keys in ((1, 3), (2, 1), (50, 5), (400, 60), (3000, 2500)):
+        bands = rng.integers(0, keys, size=(n, cfg.bands)).astype(np.uint64)
+        expected = set()
+        for b in range(cfg.bands):
+            buckets: dict[int, list[int]] = {}
+            for row, key in enumerate(bands[:, b].tolist()):
+                buckets.setdefault(key, []).append(row)
+            for docs in buckets.values():
+                if len(docs) > cfg.max_bucket_pairs:
+                    expected |= {(docs[0], d) for d in docs[1:]}
+                else:
+                    expected |= {(a, c) for k, a in enumerate(docs) for c in docs[k + 1 :]}
+        got = candidate_pairs(bands, cfg)
+        assert got.dtype == np.int64 and got.shape[1] == 2
+        assert [tuple(p) for p in got.tolist()] == sorted(expected)
+
+
+def test_key_index_loads_rows_from_disk_as_the_frames_hold_them(tmp_path, flores):
+    """The on-disk loader (one read per file, placed straight into the result) returns the
+    same bands and signatures as the in-memory keys, in any row order, across files and
+    rows without a signature (exact copies)."""
+    import numpy as np
+
+    from curation_platform.minhash import frame_loader, shard_keys
+    from curation_platform.pipeline import key_index
+    from curation_platform.storage import write_parquet
+
+    cfg = MinHashConfig()
+    lines = flores("ind_Latn")[:90]
+    frames = [pl.DataFrame({"id": [f"{k}-{i}" for i in range(30)], "text": (lines[k * 30 : (k + 1) * 30] * 2)[:30]}) for k in range(3)]
+    frames[1] = frames[1].with_columns(pl.Series("text", frames[1]["text"].to_list()[:15] * 2))  # exact copies: no signature
+    keys = [shard_keys(f, cfg) for f in frames]
+    files = [write_parquet(k, tmp_path / f"{i}.parquet") for i, k in enumerate(keys)]
+    meta, load = key_index(files)
+    whole = frame_loader(pl.concat(keys))
+    with_sig = np.flatnonzero(meta["has_sig"].to_numpy())
+    assert len(with_sig) == 75
+    rows = np.random.default_rng(1).permutation(with_sig)[:50]
+    for column in ("bands", "sig"):
+        assert np.array_equal(load(column, rows), whole(column, rows))
+    assert load("sig", np.zeros(0, dtype=np.int64)).shape == (0, cfg.num_perm)

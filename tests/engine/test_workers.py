@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -63,6 +64,27 @@ def test_a_state_that_starts_threads_is_built_by_spawned_workers():
     assert [r["sum"] for r in out] == [i * 300_000 + 200_000 for i in range(6)]
     assert not any(r["warm"] for r in out)
     assert all(r["built_in"] == r["pid"] for r in out)  # each worker built its own
+
+
+def test_a_released_fork_server_is_started_again_for_the_next_pool():
+    """`release_server` ends the server (dedup calls it before clustering); the next pool,
+    with another state, gets a fresh server that builds that state for its workers."""
+    code = ("import json, os; from curation_platform import workers; import tests.engine.test_workers as t; "
+            "from multiprocessing import forkserver; "
+            "a = list(workers.ordered_map(t.job, range(3), 2, t.models_init, (1_000,))); first = forkserver._forkserver._forkserver_pid; "
+            "workers.release_server(); gone = forkserver._forkserver._forkserver_pid; "
+            "b = list(workers.ordered_map(t.job, range(3), 2, t.models_init, (2_000,))); workers.release_server(); "
+            "print(json.dumps([a, b, first, gone]))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    a, b, first, gone = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert first and gone is None
+    with pytest.raises(ProcessLookupError):
+        os.kill(first, 0)
+    assert [r["sum"] for r in a] == [i * 300_000 + sum(range(1_000)) for i in range(3)]
+    assert [r["sum"] for r in b] == [i * 300_000 + sum(range(2_000)) for i in range(3)]
+    assert all(r["warm"] for r in a + b)  # the second state was built by its own server
+    assert {r["built_in"] for r in a}.isdisjoint({r["built_in"] for r in b})
 
 
 def slow_job(state: dict, i: int) -> int:
