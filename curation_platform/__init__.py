@@ -5,6 +5,16 @@ __version__ = "0.1.0"
 
 import os as _os
 
+# polars allocates through its own jemalloc, which by default keeps an arena per thread
+# group (4 per core) and gives an arena's freed pages back to the system only as that
+# arena allocates again: the pages one phase freed in one arena stay resident while the
+# next phase allocates in another. One arena lets the next phase reuse them. Measured
+# (`bench/memory.py --n 10000 --scales 1,10`): the 10x peak 376 -> 338 MB (growth 1.38 ->
+# 1.24), CPU unchanged. polars reads this variable as it is imported (adding its own decay
+# defaults before it), so it is set here, before any engine module imports polars; a value
+# already in the environment is kept.
+_os.environ.setdefault("_RJEM_MALLOC_CONF", "narenas:1")
+
 _here = _os.path.dirname(_os.path.abspath(__file__))
 _root = _os.path.dirname(_here)
 if not _os.path.isdir(_os.path.join(_here, "assets")) and _os.path.isfile(_os.path.join(_root, "assets", "definitions.py")):

@@ -60,3 +60,18 @@ def test_code_location_loads_from_the_repository_root_with_a_non_editable_instal
     val = subprocess.run([sys.executable, "-S", "-m", "dagster", "definitions", "validate", "-w", "workspace.yaml"], cwd=REPO, env=env,
                          capture_output=True, text=True, timeout=300)
     assert val.returncode == 0, (val.stdout + val.stderr)[-3000:]
+
+
+def test_polars_allocator_is_set_before_polars_loads_and_a_user_value_wins():
+    """The engine sets polars' jemalloc to one arena (`curation_platform/__init__.py`) before any
+    engine module imports polars: the CLI, the code location and the workers all import the
+    package first. A value already in the environment is left as it is."""
+    code = "import sys, os; import curation_platform.pipeline; print(os.environ['_RJEM_MALLOC_CONF'])"
+    env = {k: v for k, v in os.environ.items() if k != "_RJEM_MALLOC_CONF"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip().endswith(",narenas:1")  # polars puts its own defaults first, ours after them
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env={**env, "_RJEM_MALLOC_CONF": "narenas:2"}, capture_output=True, text=True, check=True)
+    assert out.stdout.strip().endswith(",narenas:2") and "narenas:1" not in out.stdout
+    first = subprocess.run([sys.executable, "-c", "import curation_platform.assets.definitions, sys; print(list(sys.modules).index('curation_platform') < list(sys.modules).index('polars'))"],
+                           cwd=REPO, env=env, capture_output=True, text=True, check=True)
+    assert first.stdout.strip().splitlines()[-1] == "True"  # the code location imports the package before polars
