@@ -2,12 +2,13 @@
 streaming commands hold a bounded number of batches, so the peak should not grow with
 the input.
 
-    .venv/bin/python bench/cli_memory.py [--n 50000] [--commands label,dedup] [--scales 1,10] [--workers 1,2]
+    .venv/bin/python bench/cli_memory.py [--n 50000] [--commands label,dedup[,bitext]] [--scales 1,10] [--workers 1,2]
         [--out bench/results/cli_memory.json]
 
 Peak RSS (and PSS) is sampled every 0.25 s over the command's whole process tree (the command and
 its worker processes, summed: spawned workers share no pages with it). Input: bench/spine.py's
-documents (FLORES-200 + UDHR paragraphs, planted duplicates and junk) as one JSONL file."""
+documents (FLORES-200 + UDHR paragraphs, planted duplicates and junk) as one JSONL file; for
+`bitext`, English-Indonesian FLORES pairs as one TSV (rules only: no embeddings server)."""
 
 from __future__ import annotations
 
@@ -59,10 +60,21 @@ def tree_peak(cmd: list[str]) -> tuple[float, float, float, float]:
     return round(time.perf_counter() - t0, 1), round(peak[0], 1), round(peak[1], 1), round(peak[2], 1)
 
 
+def write_pairs(n: int, data: Path, path: Path) -> None:
+    """`curate bitext` input: n English-Indonesian FLORES pairs (devtest, repeated), one in 20
+    misaligned (the next line's target), as a TSV."""
+    d = data / "flores200" / "devtest"
+    eng, ind = (d / "eng_Latn.devtest").read_text("utf-8").splitlines(), (d / "ind_Latn.devtest").read_text("utf-8").splitlines()
+    with open(path, "w", encoding="utf-8") as fh:
+        for i in range(n):
+            k = i % len(eng)
+            fh.write(f"{eng[k]}\t{ind[(k + (i % 20 == 0)) % len(ind)]}\n")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=50_000, help="documents at 1x")
-    ap.add_argument("--commands", default="label,dedup")
+    ap.add_argument("--commands", default="label,dedup", help="any of label, dedup, bitext (English-Indonesian FLORES pairs)")
     ap.add_argument("--scales", default="1,10")
     ap.add_argument("--workers", default="1,2", help="worker counts measured at 1x (the largest scale runs with the last)")
     ap.add_argument("--data", type=Path, default=default_data())
@@ -74,17 +86,23 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="cli-memory-") as tmp:
         for scale in scales:
             n = args.n * scale
-            docs_file = Path(tmp) / f"docs-{n}.jsonl"
-            with open(docs_file, "w", encoding="utf-8") as fh:
-                for i, d in enumerate(build_docs(n, args.data)):
-                    fh.write(json.dumps({"id": d.get("id", f"d{i}"), "text": d["text"]}, ensure_ascii=False) + "\n")
-            for command in args.commands.split(","):
+            commands = args.commands.split(",")
+            docs_file, pairs_file = Path(tmp) / f"docs-{n}.jsonl", Path(tmp) / f"pairs-{n}.tsv"
+            if set(commands) - {"bitext"}:
+                with open(docs_file, "w", encoding="utf-8") as fh:
+                    for i, d in enumerate(build_docs(n, args.data)):
+                        fh.write(json.dumps({"id": d.get("id", f"d{i}"), "text": d["text"]}, ensure_ascii=False) + "\n")
+            if "bitext" in commands:
+                write_pairs(n, args.data, pairs_file)
+            for command in commands:
                 for w in (workers if scale == scales[0] else workers[-1:]):
                     print(f"curate {command}: {n} documents, {w} worker(s) ...", file=sys.stderr, flush=True)
-                    secs, tree, own, pss = tree_peak([curate, command, str(docs_file), str(Path(tmp) / f"{command}.parquet"), "--workers", str(w)])
+                    inp, extra = (pairs_file, ["--src", "eng", "--tgt", "ind"]) if command == "bitext" else (docs_file, [])
+                    secs, tree, own, pss = tree_peak([curate, command, str(inp), str(Path(tmp) / f"{command}.parquet"), "--workers", str(w), *extra])
                     rows.append({"command": command, "factor": scale, "docs": n, "workers": w, "seconds": secs, "docs_per_s": round(n / secs, 1),
                                  "peak_rss_mb": tree, "peak_rss_mb_command": own, "peak_pss_mb": pss})
-            docs_file.unlink()
+            docs_file.unlink(missing_ok=True)
+            pairs_file.unlink(missing_ok=True)
     summary = {}
     for command in args.commands.split(","):
         mine = [r for r in rows if r["command"] == command]

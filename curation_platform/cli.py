@@ -297,39 +297,78 @@ def cmd_dedup(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pair_batches(path: Path, src: str, tgt: str, strict: bool, size: int) -> Iterator[pl.DataFrame]:
+    """The TSV's pairs as frames of `size`, read as they are needed (at least one frame, maybe
+    empty); a skipped line is named as it is met, and is fatal with --strict."""
+    from curation_platform.bitext.readers import PAIR_SCHEMA, iter_tsv
+    from curation_platform.records import ParseIssue
+
+    bar = tqdm(total=path.stat().st_size, desc="bitext", unit="B", unit_scale=True, disable=not sys.stderr.isatty() or path.stat().st_size < 50_000_000)
+    batch: list[dict] = []
+    sent = False
+    for got in iter_tsv(path, src, tgt, progress=bar.update):
+        if isinstance(got, ParseIssue):
+            if strict:
+                raise SystemExit(f"error: {got}")
+            _err(f"skipped {got}")
+            continue
+        batch.append(got)
+        if len(batch) >= size:
+            yield pl.DataFrame(batch, schema=PAIR_SCHEMA)
+            batch, sent = [], True
+    if batch or not sent:
+        yield pl.DataFrame(batch, schema=PAIR_SCHEMA) if batch else pl.DataFrame(schema=PAIR_SCHEMA)
+    bar.close()
+
+
+def _bitext_output(out: pl.DataFrame, input_columns: list[str]) -> pl.DataFrame:
+    cols = ["src_lang", "tgt_lang", "src_text", "tgt_text", "score"] + [c for c in out.columns if c not in input_columns]
+    return out.select(["locator", *cols]).rename({"locator": "line"}).with_columns(pl.col("line").str.split("#").list.last().cast(pl.Int64))
+
+
 def cmd_bitext(args: argparse.Namespace) -> int:
-    from curation_platform.bitext import embedder_from_config, label_bitext_frame
-    from curation_platform.bitext.readers import BitextError, read_tsv
+    """Rules only: the TSV is streamed in `bitext.batch` pairs. With similarity the corpus is
+    read whole: each pair's margin is a ratio to its nearest neighbours in the corpus."""
+    from curation_platform.bitext import embedder_from_config, label_bitext_batches, label_bitext_frame
+    from curation_platform.bitext.readers import PAIR_SCHEMA, BitextError, read_tsv
     from curation_platform.label import identifier_from_config
     from curation_platform.langid import flores_code
-    from curation_platform.storage import write_parquet
+    from curation_platform.storage import ParquetSink
 
     cfg = load_config(args.config)
     try:
         src, tgt = flores_code(args.src), flores_code(args.tgt)
-        corpus = read_tsv(Path(args.input), src, tgt)
-    except (ValueError, BitextError) as exc:
+    except ValueError as exc:
         raise SystemExit(f"error: {exc}")
-    for issue in corpus.issues:
-        _err(f"skipped {issue}")
-    if corpus.issues and args.strict:
-        raise SystemExit(f"error: {corpus.issues[0]}")
-    df = corpus.frame()
     embedder = embedder_from_config(cfg, Path(args.cache) if args.cache else Path(args.output).with_suffix(".emb.sqlite"), args.embeddings_url)
-    bar = tqdm(total=0, desc="embed", unit="sent", disable=embedder is None or not sys.stderr.isatty())
+    kept = rows = 0
+    try:
+        with ParquetSink(args.output) as sink:
+            if embedder is None:
+                frames = _pair_batches(Path(args.input), src, tgt, args.strict, int(cfg.get("bitext", {}).get("batch", 4096)))
+                labelled = label_bitext_batches(frames, cfg, identifier_from_config(cfg), _workers(args, cfg))
+            else:
+                corpus = read_tsv(Path(args.input), src, tgt)
+                for issue in corpus.issues:
+                    _err(f"skipped {issue}")
+                if corpus.issues and args.strict:
+                    raise SystemExit(f"error: {corpus.issues[0]}")
+                bar = tqdm(total=0, desc="embed", unit="sent", disable=not sys.stderr.isatty())
 
-    def progress(done: int, total: int) -> None:
-        bar.total = total
-        bar.n = done
-        bar.refresh()
+                def progress(done: int, total: int) -> None:
+                    bar.total = total
+                    bar.n = done
+                    bar.refresh()
 
-    out = label_bitext_frame(df, cfg, identifier_from_config(cfg), embedder, progress, _workers(args, cfg))
-    bar.close()
-    cols = ["src_lang", "tgt_lang", "src_text", "tgt_text", "score"] + [c for c in out.columns if c not in df.columns]
-    write_parquet(out.select(["locator", *cols]).rename({"locator": "line"}).with_columns(pl.col("line").str.split("#").list.last().cast(pl.Int64)), args.output)
-    kept = int(out["keep"].sum()) if out.height else 0
+                labelled = iter([label_bitext_frame(corpus.frame(), cfg, identifier_from_config(cfg), embedder, progress, _workers(args, cfg))])
+            for out in labelled:
+                sink.write(_bitext_output(out, list(PAIR_SCHEMA)))
+                rows += out.height
+                kept += int(out["keep"].sum()) if out.height else 0
+    except BitextError as exc:
+        raise SystemExit(f"error: {exc}")
     sim = "with similarity" if embedder is not None else "rules only (no --embeddings-url / bitext.embeddings.base_url)"
-    _err(f"{args.output}: {out.height} pairs, {kept} kept, {out.height - kept} dropped; {sim}")
+    _err(f"{args.output}: {rows} pairs, {kept} kept, {rows - kept} dropped; {sim}")
     return 0
 
 

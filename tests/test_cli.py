@@ -169,3 +169,30 @@ def test_workers_do_not_change_the_output(tmp_path, flores):
     assert d.height == len(recs) and d["keep"].sum() == len(recs) - 20
     lab = pl.read_parquet(tmp_path / "label-2.parquet")
     assert lab["id"].to_list() == [r["id"] for r in recs] and lab["keep"].sum() > 250
+
+
+def test_bitext_streams_names_bad_lines_and_writes_nothing_on_a_fatal_one(tmp_path, flores):
+    """`curate bitext` (rules only) streams its TSV: a bad line is named and skipped, or fatal
+    with --strict; a line that is not UTF-8 stops it naming the line; a stopped run leaves no
+    output file (the parquet is published only when the whole input was read)."""
+    eng, ind = flores("eng_Latn"), flores("ind_Latn")
+    lines = [f"{e}\t{i}" for e, i in zip(eng[:200], ind[:200])]
+    lines[50] = "no tab on this line"
+    tsv = tmp_path / "pairs.tsv"
+    tsv.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text("bitext: {batch: 64}\n", encoding="utf-8")
+    out = tmp_path / "out.parquet"
+    ok = run(["--config", str(cfg), "bitext", str(tsv), str(out), "--src", "eng", "--tgt", "ind", "--workers", "1"])
+    assert ok.returncode == 0, ok.stderr
+    assert f"skipped {tsv} [line 51]: expected src<TAB>tgt" in ok.stderr and "199 pairs" in ok.stderr
+    got = pl.read_parquet(out)
+    assert got.height == 199 and 51 not in got["line"].to_list() and got["line"].to_list()[:3] == [1, 2, 3]
+    assert got["src_text"][0] == eng[0] and got["keep"].sum() > 150
+    for args, bad, message in ((["--strict"], None, f"{tmp_path / 'in.tsv'} [line 51]"), ([], b"caf\xe9\tkafe\n", "line 201 is not UTF-8")):
+        path = tmp_path / "in.tsv"
+        path.write_bytes(tsv.read_bytes() + (bad or b""))
+        dest = tmp_path / "stopped.parquet"
+        res = run(["--config", str(cfg), "bitext", str(path), str(dest), "--src", "eng", "--tgt", "ind", "--workers", "2", *args])
+        assert res.returncode != 0 and message in res.stderr, res.stderr
+        assert not dest.exists() and not list(tmp_path.glob(".stopped*"))

@@ -7,7 +7,7 @@ import json
 import shutil
 from collections import Counter
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import polars as pl
@@ -129,6 +129,18 @@ def label_bitext_frame(df: pl.DataFrame, cfg: dict, identifier: LanguageIdentifi
         return label_pairs(df, cfg, identifier, sims)
     jobs = ((df.slice(i, size), _slice_sims(sims, i, size)) for i in range(0, df.height, size))
     return pl.concat(list(ordered_map(_label_pairs_job, jobs, workers, _bitext_state, ({**cfg, "langid": spec},))))
+
+
+def label_bitext_batches(frames: Iterable[pl.DataFrame], cfg: dict, identifier: LanguageIdentifier, workers: int = 1) -> Iterator[pl.DataFrame]:
+    """The pair rules (no similarity) over a stream of pair frames, in order, over `workers`
+    processes: `label_bitext_frame` without an embedder, for a corpus that is never held
+    whole. The rows are independent, so the output is the same for any batching."""
+    spec = getattr(identifier, "spec", None)
+    if workers > 1 and spec is not None:
+        yield from ordered_map(_label_pairs_job, ((f, None) for f in frames), workers, _bitext_state, ({**cfg, "langid": spec},))
+        return
+    for f in frames:
+        yield label_pairs(f, cfg, identifier)
 
 
 def label_bitext_file(in_file: str | Path, out_file: str | Path, cfg: dict, identifier: LanguageIdentifier, embedder: EmbeddingClient | None = None,

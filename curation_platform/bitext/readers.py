@@ -13,7 +13,7 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Callable, Iterator
 from xml.etree.ElementTree import ParseError, iterparse
 
 import polars as pl
@@ -84,6 +84,22 @@ def read_moses(src_path: Path, tgt_path: Path, src_lang: str, tgt_lang: str, *, 
     return out
 
 
+def _tsv_line(path: Path, n: int, line: str, src_lang: str, tgt_lang: str, license: str | None) -> dict | ParseIssue | None:
+    """One `src<TAB>tgt[<TAB>score]` line as a pair, an issue, or None (a blank line)."""
+    if not line.strip():
+        return None
+    cols = line.split("\t")
+    if len(cols) < 2:
+        return ParseIssue(str(path), f"line {n}", "expected src<TAB>tgt")
+    score = None
+    if len(cols) >= 3 and cols[2].strip():
+        try:
+            score = float(cols[2])
+        except ValueError:
+            return ParseIssue(str(path), f"line {n}", f"score {cols[2]!r} is not a number")
+    return _pair(path.name, n, src_lang, tgt_lang, cols[0], cols[1], score, license)
+
+
 def read_tsv(path: Path, src_lang: str, tgt_lang: str, *, license: str | None = None, text: str | None = None) -> BitextCorpus:
     """`src<TAB>tgt[<TAB>score]` lines; a line without a tab or with a bad score is an issue."""
     out = BitextCorpus()
@@ -94,21 +110,30 @@ def read_tsv(path: Path, src_lang: str, tgt_lang: str, *, license: str | None = 
         except UnicodeDecodeError as exc:
             raise BitextError(f"{path}: not UTF-8 (byte {exc.start}: {exc.reason})") from exc
     for n, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        cols = line.split("\t")
-        if len(cols) < 2:
-            out.issues.append(ParseIssue(str(path), f"line {n}", "expected src<TAB>tgt"))
-            continue
-        score = None
-        if len(cols) >= 3 and cols[2].strip():
-            try:
-                score = float(cols[2])
-            except ValueError:
-                out.issues.append(ParseIssue(str(path), f"line {n}", f"score {cols[2]!r} is not a number"))
-                continue
-        out.pairs.append(_pair(path.name, n, src_lang, tgt_lang, cols[0], cols[1], score, license))
+        got = _tsv_line(path, n, line, src_lang, tgt_lang, license)
+        if isinstance(got, ParseIssue):
+            out.issues.append(got)
+        elif got is not None:
+            out.pairs.append(got)
     return out
+
+
+def iter_tsv(path: Path, src_lang: str, tgt_lang: str, *, license: str | None = None,
+             progress: Callable[[int], None] | None = None) -> Iterator[dict | ParseIssue]:
+    """`read_tsv` streamed: the pairs and issues of each line in file order, one line in
+    memory at a time; a line that is not UTF-8 stops the read naming that line (what came
+    before it was yielded). `progress(bytes)` is told how far into the file the reader is."""
+    with (gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")) as fh:
+        for n, raw in enumerate(fh, start=1):
+            if progress is not None:
+                progress(len(raw))
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise BitextError(f"{path}: line {n} is not UTF-8 (byte {exc.start} of the line: {exc.reason})") from exc
+            got = _tsv_line(path, n, line[:-1] if line.endswith("\n") else line, src_lang, tgt_lang, license)
+            if got is not None:
+                yield got
 
 
 def read_tmx(path: Path, src_lang: str | None = None, tgt_lang: str | None = None, *, license: str | None = None) -> BitextCorpus:

@@ -135,3 +135,49 @@ def test_margin_threshold_is_calibrated_per_pair_and_off_where_margins_do_not_se
     assert (margin_scores(s, known)[1] >= on["threshold"]).mean() >= 0.9  # clean pairs pass the calibrated threshold
     assert not off["on"] and off["auc"] < 0.65 and "do not separate" in off["why"]
     assert not calibrate_margin(s[:20], known[:20], margin_scores(s[:20], known[:20])[1])["on"]  # too few pairs to calibrate
+
+
+def test_streamed_tsv_reads_what_the_whole_file_read_gives(tmp_path, flores):
+    """`iter_tsv` (what `curate bitext` streams) yields the pairs and issues of `read_tsv`, in
+    file order: blank lines, CRLF endings, a line without a tab, a bad score, gzip; a line
+    that is not UTF-8 stops it naming that line, after the lines before it."""
+    from curation_platform.bitext.readers import iter_tsv, read_tsv
+    from curation_platform.records import ParseIssue
+
+    eng, ind = flores("eng_Latn"), flores("ind_Latn")
+    lines = [f"{e}\t{i}" for e, i in zip(eng[:40], ind[:40])]
+    lines[3], lines[7], lines[9] = "no tab", f"{eng[7]}\t{ind[7]}\tnot-a-number", ""
+    lines[11], lines[13] = f"{eng[11]}\t{ind[11]}\t0.75\r", f"{eng[13]}\t{ind[13]}\r"
+    body = "\n".join(lines) + "\n\n"
+    for name, write in (("p.tsv", lambda p: p.write_text(body, "utf-8")), ("p.tsv.gz", lambda p: p.write_bytes(gzip.compress(body.encode())))):
+        path = tmp_path / name
+        write(path)
+        whole = read_tsv(path, "eng_Latn", "ind_Latn")
+        streamed = list(iter_tsv(path, "eng_Latn", "ind_Latn"))
+        assert [g for g in streamed if not isinstance(g, ParseIssue)] == whole.pairs and len(whole.pairs) == 37
+        assert [str(g) for g in streamed if isinstance(g, ParseIssue)] == [str(i) for i in whole.issues] and len(whole.issues) == 2
+        assert whole.pairs[8]["score"] == 0.75 and whole.pairs[10]["tgt_text"].endswith("\r")  # as the whole-file read kept it
+    bad = tmp_path / "bad.tsv"
+    bad.write_bytes(body.encode() + b"caf\xe9\tkafe\n")
+    got = []
+    with pytest.raises(BitextError, match=r"bad.tsv: line 42 is not UTF-8"):
+        for g in iter_tsv(bad, "eng_Latn", "ind_Latn"):
+            got.append(g)
+    assert len(got) == 39
+
+
+def test_bitext_batches_label_as_the_whole_frame(ident, flores):
+    """The streamed rules (`label_bitext_batches`, any batch size, 1 or 2 workers) give the rows
+    the whole-corpus labelling gives."""
+    from curation_platform.bitext import label_bitext_batches
+    from curation_platform.bitext.readers import BitextCorpus, _pair
+
+    eng, ind, jav = flores("eng_Latn"), flores("ind_Latn"), flores("jav_Latn")
+    pairs = [_pair("t.tsv", i, "eng_Latn", "ind_Latn", eng[i], (jav if i % 9 == 0 else ind)[(i + (i % 13 == 0)) % len(ind)], None, None)
+             for i in range(300)]
+    df = BitextCorpus(pairs=pairs).frame()
+    whole = label_bitext_frame(df, CFG, ident)
+    assert 0 < int((~whole["keep"]).sum()) < 300
+    for size, workers in ((300, 1), (37, 1), (64, 2)):
+        parts = list(label_bitext_batches((df.slice(i, size) for i in range(0, df.height, size)), CFG, ident, workers))
+        assert pl.concat(parts).equals(whole), (size, workers)
