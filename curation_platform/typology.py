@@ -106,6 +106,13 @@ def _table(filename: str, prefix: str, data_dir: str) -> tuple[dict[str, int], _
     return {code: i for i, code in enumerate(langs)}, _read_sparse(path, "data", feats)
 
 
+def load_tables(components: Sequence[str], data_dir: Path | None = None) -> None:
+    """Read the tables of these components now (they are read once per process, when first
+    needed): a fork server that loads them shares them with every worker."""
+    for name in components:
+        _table(*COMPONENTS[name], str(data_dir or uriel_dir()))
+
+
 def lang3(code: str) -> str:
     """URIEL is keyed by ISO 639-3: `jav_Java` -> `jav`; other codes through our normaliser."""
     from curation_platform.langid import flores_code

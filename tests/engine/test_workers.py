@@ -119,3 +119,18 @@ def test_workers_end_when_the_process_that_owns_them_is_killed():
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_the_label_state_is_loaded_whole_before_the_fork_server_forks():
+    """`LabelStage.warm` (the workers' init) loads the stock model and the URIEL tables that the
+    first batch would load lazily in each worker, and starts no thread, so the fork server
+    keeps its workers warm and they share those pages."""
+    code = ("import json; from curation_platform import warm; from curation_platform.settings import load_config; "
+            "from curation_platform.label import LabelStage, _stage; from curation_platform import langid, typology; "
+            "before = warm.threads(); stage = _stage(load_config()); after = warm.threads(); "
+            "print(json.dumps([before, after, langid._load_version.cache_info().currsize, typology._table.cache_info().currsize]))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    before, after, models, tables = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert before == after
+    assert models >= 2 and tables == 2  # ours and lid.176; genetic and syntax
