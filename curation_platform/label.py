@@ -44,6 +44,14 @@ def identifier_from_config(cfg: dict) -> LanguageIdentifier:
     return ident
 
 
+def load_models(identifier) -> None:
+    """Load the identifier's models now (the stock model is otherwise loaded by the first
+    text ours is unsure of): a fork server then shares them with its workers."""
+    stock = identifier.stock if hasattr(identifier, "stock") else identifier
+    if isinstance(stock, LanguageIdentifier):
+        stock.model  # noqa: B018 - the property loads the model once per process
+
+
 def _batches(df: pl.DataFrame, size: int) -> Iterator[pl.DataFrame]:
     for start in range(0, df.height, size):
         yield df.slice(start, size)
@@ -65,10 +73,7 @@ class LabelStage:
         the documents ours is unsure of) and the URIEL tables that place a language without
         calibrated thresholds. A fork server then holds them once for all its workers; each
         worker loaded its own copy before (13 MB for lid.176 alone). No thread is started."""
-        ident = self.context.identifier
-        stock = ident.stock if hasattr(ident, "stock") else ident
-        if isinstance(stock, LanguageIdentifier):
-            stock.model  # noqa: B018 - the property loads the model once per process
+        load_models(self.context.identifier)
         try:
             from curation_platform import typology
 

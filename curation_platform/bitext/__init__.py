@@ -101,9 +101,11 @@ def parse_bitext_file(path: str | Path, out_file: str | Path, quarantine_file: s
 
 
 def _bitext_state(cfg: dict):
-    from curation_platform.label import identifier_from_config
+    from curation_platform.label import identifier_from_config, load_models
 
-    return cfg, identifier_from_config(cfg)
+    identifier = identifier_from_config(cfg)
+    load_models(identifier)  # in the fork server, once for every worker
+    return cfg, identifier
 
 
 def _label_pairs_job(state, job: tuple[pl.DataFrame, dict | None]) -> pl.DataFrame:
