@@ -240,6 +240,8 @@ def candidate_pairs(bands: np.ndarray, cfg: MinHashConfig) -> np.ndarray:
     bands never pile up. A bucket larger than `max_bucket_pairs` is linked as a star from
     its first row, not all pairs."""
     n = bands.shape[0]
+    if n > 3_000_000_000:  # a * n + b must fit in an int64
+        raise ValueError(f"{n} distinct texts in one clustering: more than the pair keys can hold (3e9)")
     seen = np.zeros(0, dtype=np.int64)
     for b in range(bands.shape[1]):
         new = _band_pairs(bands[:, b], cfg.max_bucket_pairs)
@@ -252,23 +254,30 @@ def candidate_pairs(bands: np.ndarray, cfg: MinHashConfig) -> np.ndarray:
 
 
 def verified_components(pairs: np.ndarray, n: int, sig_of: Callable[[np.ndarray], np.ndarray], cfg: MinHashConfig,
-                        chunk: int = 16_384) -> tuple[np.ndarray, dict]:
+                        chunk: int = 16_384, max_rows: int = 1 << 18) -> tuple[np.ndarray, dict]:
     """Root per row after merging candidate pairs whose estimated Jaccard (share of equal
-    MinHash values) reaches the threshold. Signatures are loaded once, and only for rows in
-    a candidate pair (on web data most rows are in none); pairs are compared a chunk at a
-    time, so the gathered copies stay a few MB."""
+    MinHash values) reaches the threshold. Signatures are loaded only for rows in a
+    candidate pair (on web data most rows are in none): all at once when they are at most
+    `max_rows` (126 MB at 120 permutations), else for groups of `max_rows // 2` pairs in
+    turn, so memory stays bounded at any scale; pairs are compared `chunk` at a time, so
+    the gathered copies stay a few MB."""
     need = int(np.ceil(cfg.threshold * cfg.num_perm))
     uf = _UnionFind()
     verified = 0
-    rows = np.unique(pairs)
-    sig = sig_of(rows) if len(rows) else None
-    for lo in range(0, len(pairs), chunk):
-        part = pairs[lo : lo + chunk]
-        a, b = np.searchsorted(rows, part[:, 0]), np.searchsorted(rows, part[:, 1])
-        ok = (sig[a] == sig[b]).sum(axis=1) >= need
-        verified += int(ok.sum())
-        for x, y in part[ok].tolist():
-            uf.union(x, y)
+    paired = np.unique(pairs)
+    step = len(pairs) if len(paired) <= max_rows else max(1, max_rows // 2)
+    for start in range(0, len(pairs), max(step, 1)):
+        group = pairs[start : start + step]
+        rows = paired if step == len(pairs) else np.unique(group)
+        sig = sig_of(rows)
+        for lo in range(0, len(group), chunk):
+            part = group[lo : lo + chunk]
+            a, b = np.searchsorted(rows, part[:, 0]), np.searchsorted(rows, part[:, 1])
+            ok = (sig[a] == sig[b]).sum(axis=1) >= need
+            verified += int(ok.sum())
+            for x, y in part[ok].tolist():
+                uf.union(x, y)
+        del sig
     roots = np.arange(n, dtype=np.int64)
     for x in list(uf.parent):
         roots[x] = uf.find(x)

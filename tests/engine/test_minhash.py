@@ -205,3 +205,30 @@ def test_key_index_loads_rows_from_disk_as_the_frames_hold_them(tmp_path, flores
     for column in ("bands", "sig"):
         assert np.array_equal(load(column, rows), whole(column, rows))
     assert load("sig", np.zeros(0, dtype=np.int64)).shape == (0, cfg.num_perm)
+
+
+def test_verification_in_bounded_groups_merges_the_same_pairs(flores):
+    """Above `max_rows` paired rows, signatures are loaded for groups of pairs in turn; the
+    clusters and counts are those of loading them all at once."""
+    import numpy as np
+
+    from curation_platform.minhash import candidate_pairs, frame_loader, shard_keys, verified_components
+
+    texts, _ = _planted(flores, ["ind_Latn", "jav_Latn"], 0.03)
+    cfg = MinHashConfig()
+    keys = shard_keys(pl.DataFrame({"id": [str(i) for i in range(len(texts))], "text": texts}), cfg).filter(pl.col("sig").is_not_null())
+    load = frame_loader(keys)
+    pairs = candidate_pairs(load("bands", np.arange(keys.height)), cfg)
+    assert len(pairs) > 20
+    calls: list[int] = []
+
+    def sig_of(rows):
+        calls.append(len(rows))
+        return load("sig", rows)
+
+    whole = verified_components(pairs, keys.height, sig_of, cfg)
+    assert len(calls) == 1
+    calls.clear()
+    grouped = verified_components(pairs, keys.height, sig_of, cfg, chunk=3, max_rows=8)
+    assert len(calls) > 3 and max(calls) <= 8
+    assert np.array_equal(whole[0], grouped[0]) and whole[1] == grouped[1] and whole[1]["verified_pairs"] > 10
