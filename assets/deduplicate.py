@@ -7,7 +7,7 @@ from dagster_duckdb import DuckDBResource
 
 from curation_platform import catalogue, plots
 from curation_platform.assets.metadata import chart, check_result, language_table, schema_check
-from curation_platform.pipeline import dedup_corpus
+from curation_platform.dedup import dedup_corpus
 from curation_platform.resources import CurationResource
 from curation_platform.records import DEDUP_COLUMNS
 from curation_platform.validation import check_one_survivor

@@ -284,7 +284,7 @@ def _first_or_empty(frames: Iterator[pl.DataFrame], columns: dict) -> Iterator[p
 
 def cmd_dedup(args: argparse.Namespace) -> int:
     from curation_platform.minhash import MinHashConfig
-    from curation_platform.pipeline import dedup_frames
+    from curation_platform.dedup import dedup_frames
 
     cfg = load_config(args.config)
     mh = MinHashConfig.from_dict({**cfg["dedup"], **({"threshold": args.threshold} if args.threshold else {})})

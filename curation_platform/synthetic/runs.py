@@ -16,7 +16,7 @@ import xxhash
 from curation_platform.label import label_frame
 from curation_platform.langid import LanguageIdentifier
 from curation_platform.llm import LLMClient, LLMSettings
-from curation_platform.pipeline import dedup_corpus, reference_sides
+from curation_platform.dedup import dedup_corpus, reference_sides
 from curation_platform.settings import config_hash, deep_merge
 from curation_platform.standardize import standardize_frame
 from curation_platform.pii import pii_card_lines, redact_release

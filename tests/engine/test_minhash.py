@@ -188,7 +188,7 @@ def test_key_index_loads_rows_from_disk_as_the_frames_hold_them(tmp_path, flores
     import numpy as np
 
     from curation_platform.minhash import frame_loader, shard_keys
-    from curation_platform.pipeline import key_index
+    from curation_platform.dedup import key_index
     from curation_platform.storage import write_parquet
 
     cfg = MinHashConfig()
