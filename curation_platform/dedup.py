@@ -127,8 +127,9 @@ def dedup_corpus(labelled_files: list[str | Path], out_file: str | Path, cfg: di
     always survive, and the output lists only this corpus's documents.
 
     Streams: one shard's text in memory at a time; for the whole corpus only ids, hashes
-    and LSH band keys (~0.3 KB per document) are held, and MinHash signatures are read
-    back only for candidate pairs. Keys are cached per shard content in `index_dir`
+    and the band keys of distinct texts are held (~0.4 KB per document at 500k), and
+    MinHash signatures are read back only for rows in candidate pairs, a bounded number at
+    a time (`minhash.verified_components`). Keys are cached per shard content in `index_dir`
     (default: beside `out_file`), so a new shard is checked against the existing index
     without re-hashing the old ones; cache files of shards no longer present are removed."""
     mcfg = MinHashConfig.from_dict(cfg.get("dedup"))
