@@ -57,10 +57,15 @@ def read_jsonl_records(path: Path, required: tuple[str, ...], strict: bool) -> l
     return list(iter_jsonl_records(path, required, strict))
 
 
+def _file_bar(path: Path, desc: str) -> tqdm:
+    """A progress bar over the input file's bytes, on a terminal, for inputs over 50 MB."""
+    return tqdm(total=path.stat().st_size, desc=desc, unit="B", unit_scale=True, disable=not sys.stderr.isatty() or path.stat().st_size < 50_000_000)
+
+
 def jsonl_frames(path: Path, columns: dict[str, pl.DataType], strict: bool, size: int, desc: str) -> Iterator[pl.DataFrame]:
     """The JSONL file as frames of `size` records with `columns` (missing optional fields
     are null), read as they are needed, with a progress bar over the file's bytes."""
-    bar = tqdm(total=path.stat().st_size, desc=desc, unit="B", unit_scale=True, disable=not sys.stderr.isatty() or path.stat().st_size < 50_000_000)
+    bar = _file_bar(path, desc)
     batch: list[dict] = []
 
     def frame() -> pl.DataFrame:
@@ -303,7 +308,7 @@ def _pair_batches(path: Path, src: str, tgt: str, strict: bool, size: int) -> It
     from curation_platform.bitext.readers import PAIR_SCHEMA, iter_tsv
     from curation_platform.records import ParseIssue
 
-    bar = tqdm(total=path.stat().st_size, desc="bitext", unit="B", unit_scale=True, disable=not sys.stderr.isatty() or path.stat().st_size < 50_000_000)
+    bar = _file_bar(path, "bitext")
     batch: list[dict] = []
     sent = False
     for got in iter_tsv(path, src, tgt, progress=bar.update):

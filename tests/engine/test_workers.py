@@ -38,13 +38,18 @@ def job(state: dict, i: int) -> dict:
             "pid": os.getpid(), "built_in": state["built_in"], "warm": workers._STATE.get("state") is warm.STATE and warm.KEY is not None}
 
 
-def _run(init: str) -> tuple[list[dict], str, int]:
-    code = ("import json, sys; from curation_platform.workers import ordered_map; import tests.engine.test_workers as t; "
-            f"out = list(ordered_map(t.job, range(6), 2, t.{init}, (200_000,))); import os; print(json.dumps([out, os.getpid()]))")
+def _python(code: str) -> tuple[object, str]:
+    """Run `code` in a fresh interpreter (a fresh fork server); (the JSON on its last line of
+    stdout, its stderr)."""
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    out, parent = json.loads(proc.stdout.strip().splitlines()[-1])
-    return out, proc.stderr, parent
+    return json.loads(proc.stdout.strip().splitlines()[-1]), proc.stderr
+
+
+def _run(init: str) -> tuple[list[dict], str, int]:
+    (out, parent), err = _python("import json, sys; from curation_platform.workers import ordered_map; import tests.engine.test_workers as t; "
+                                 f"out = list(ordered_map(t.job, range(6), 2, t.{init}, (200_000,))); import os; print(json.dumps([out, os.getpid()]))")
+    return out, err, parent
 
 
 def test_workers_share_the_state_the_fork_server_built():
@@ -75,9 +80,7 @@ def test_a_released_fork_server_is_started_again_for_the_next_pool():
             "workers.release_server(); gone = forkserver._forkserver._forkserver_pid; "
             "b = list(workers.ordered_map(t.job, range(3), 2, t.models_init, (2_000,))); workers.release_server(); "
             "print(json.dumps([a, b, first, gone]))")
-    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=180)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    a, b, first, gone = json.loads(proc.stdout.strip().splitlines()[-1])
+    (a, b, first, gone), _ = _python(code)
     assert first and gone is None
     with pytest.raises(ProcessLookupError):
         os.kill(first, 0)
@@ -129,8 +132,6 @@ def test_the_label_state_is_loaded_whole_before_the_fork_server_forks():
             "from curation_platform.label import LabelStage, _stage; from curation_platform import langid, typology; "
             "before = warm.threads(); stage = _stage(load_config()); after = warm.threads(); "
             "print(json.dumps([before, after, langid._load_version.cache_info().currsize, typology._table.cache_info().currsize]))")
-    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=180)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    before, after, models, tables = json.loads(proc.stdout.strip().splitlines()[-1])
+    (before, after, models, tables), _ = _python(code)
     assert before == after
     assert models >= 2 and tables == 2  # ours and lid.176; genetic and syntax
