@@ -24,6 +24,7 @@ from curation_platform.minhash import MinHashConfig, deduplicate  # noqa: E402
 from curation_platform.pipeline import construct_corpus, dedup_corpus, label_shard, parse_shard, standardize_shard  # noqa: E402
 from curation_platform.settings import load_config  # noqa: E402
 from curation_platform.storage import Layout  # noqa: E402
+from floor import FloorMeters  # noqa: E402
 from sidecar import Stages, children_peak_rss_mb, peak_rss_mb, side_info, write_result  # noqa: E402
 
 
@@ -38,6 +39,7 @@ def run_spine(shards: list[Path], work: Path, out: Path) -> None:
     names = [f"bench-{i:03d}" for i in range(len(shards))]
     parsed, std, lab = ([layout.stage_file("web_crawl", s, n) for n in names] for s in ("parsed", "standardized", "labelled"))
     st = Stages()
+    floor = FloorMeters().install()
     n_in = sum(count_lines(s) for s in shards)
     with st.timed("parse", n_in):
         n_parsed = sum(parse_shard(s, p, layout.quarantine("web_crawl") / f"{n}.parquet")["docs"]
@@ -52,12 +54,14 @@ def run_spine(shards: list[Path], work: Path, out: Path) -> None:
         extra["removed"] = dd["removed"]
     with st.timed("construct", n_parsed):
         manifest, _ = construct_corpus(lab, layout.dedup_file(), layout.release_dir(), cfg)
+    floor_cpu = floor.take()  # label's fastText calls and dedup's MinHash signatures, in this process
     write_result(out, {
         "n_docs": n_in,
         "stages": st.stages,
         **st.totals(n_in),
         "peak_rss_mb": peak_rss_mb(),
         "children_peak_rss_mb": children_peak_rss_mb(),
+        "floor_cpu_seconds": {**floor_cpu, "total": round(sum(floor_cpu.values()), 3)},
         "kept": {"parsed": n_parsed, "after_filters": kept, "duplicates_removed": dd["removed"],
                  "final": manifest["docs_released"]},
         "config": {"dedup": cfg["dedup"], "langid_model": f"{cfg['langid'].get('trained_dir') or 'bundled'} (fallback "

@@ -6,7 +6,13 @@ functions of any stage under cProfile.
     python bench/profile_stages.py --repo ../old-checkout    # the same for another checkout
 
 CPU seconds (not wall time) so that two checkouts can be compared on one machine; the
-documents are built once per --n and kept under --work."""
+documents are built once per --n and kept under --work.
+
+Also measured, as `floor` (bench/floor.py): the CPU seconds each stage spends inside the
+fastText models' predict calls and the MinHash signatures, the work the defaults ask for
+whatever the Python around it costs. `--datatrove-cpu S` (datatrove's end-to-end CPU
+seconds on the same documents and machine, from bench/vs_datatrove.py) turns it into the
+highest end-to-end ratio any rewrite of the rest could reach."""
 
 from __future__ import annotations
 
@@ -29,6 +35,7 @@ def main() -> None:
     ap.add_argument("--repo", type=Path, default=BENCH.parent, help="checkout whose curation_platform is measured")
     ap.add_argument("--profile", choices=STAGES, action="append", default=[], help="print this stage's top functions")
     ap.add_argument("--top", type=int, default=20)
+    ap.add_argument("--datatrove-cpu", type=float, help="datatrove's end-to-end CPU s on the same documents (bench/vs_datatrove.py)")
     ap.add_argument("--work", type=Path, default=BENCH / ".tmp-profile")
     ap.add_argument("--out", type=Path, default=BENCH / "results" / "profile_stages.json")
     args = ap.parse_args()
@@ -54,8 +61,13 @@ def main() -> None:
         "deduplicate": lambda: dedup_corpus([run / "labelled.parquet"], run / "dedup.parquet", cfg),
         "construct": lambda: construct_corpus([run / "labelled.parquet"], run / "dedup.parquet", run / "release", cfg),
     }
+    from floor import FloorMeters, ceiling
+
+    floor = FloorMeters().install()
     cpu: dict[str, float] = {}
+    floor_cpu: dict[str, dict[str, float]] = {}
     for name in STAGES:
+        floor.take()
         prof = cProfile.Profile() if name in args.profile else None
         t0 = time.process_time()
         if prof:
@@ -63,6 +75,7 @@ def main() -> None:
         else:
             steps[name]()
         cpu[name] = round(time.process_time() - t0, 2)
+        floor_cpu[name] = floor.take()
         if prof:
             buf = io.StringIO()
             pstats.Stats(prof, stream=buf).sort_stats("tottime").print_stats(args.top)
@@ -73,8 +86,23 @@ def main() -> None:
         print(f"{name:<12} {s:>8.2f} {args.n / s if s else 0:>11,.0f}")
     total = sum(cpu.values())
     print(f"{'total':<12} {total:>8.2f} {args.n / total:>11,.0f}")
+    floor_total = round(sum(sum(v.values()) for v in floor_cpu.values()), 2)
+    print(f"\nfloor: CPU s inside model calls and MinHash signatures (the rest is everything else)\n")
+    print(f"{'stage':<12} {'fastText':>9} {'MinHash':>9} {'rest':>8}")
+    for name, v in floor_cpu.items():
+        print(f"{name:<12} {v['fasttext']:>9.2f} {v['minhash']:>9.2f} {cpu[name] - v['fasttext'] - v['minhash']:>8.2f}")
+    print(f"{'total':<12} {sum(v['fasttext'] for v in floor_cpu.values()):>9.2f} {sum(v['minhash'] for v in floor_cpu.values()):>9.2f} "
+          f"{total - floor_total:>8.2f}")
+    result = {"n_docs": args.n, "repo": str(args.repo.resolve()), "cpu_seconds": cpu, "total": round(total, 2),
+              "floor_seconds": floor_cpu, "floor_total": floor_total}
+    if args.datatrove_cpu:
+        result["datatrove_cpu_seconds"] = args.datatrove_cpu
+        result["ratio_now"] = round(args.datatrove_cpu / total, 2)
+        result["ratio_ceiling"] = ceiling(args.datatrove_cpu, floor_total)
+        print(f"\ndatatrove {args.datatrove_cpu:.2f} CPU s: ratio now {result['ratio_now']}x; with everything but the floor free "
+              f"{result['ratio_ceiling']}x")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"n_docs": args.n, "repo": str(args.repo.resolve()), "cpu_seconds": cpu, "total": round(total, 2)}, indent=2))
+    args.out.write_text(json.dumps(result, indent=2))
     print(f"wrote {args.out}")
 
 

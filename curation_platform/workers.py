@@ -15,6 +15,7 @@ a single batch, or `workers=1`, runs in this process without a pool."""
 from __future__ import annotations
 
 import base64
+import io
 import multiprocessing as mp
 import os
 import pickle
@@ -83,8 +84,51 @@ def _init(init: Callable[..., Any] | None, args: tuple, key: bytes | None, owner
         _STATE["state"] = init(*args)
 
 
-def _call(fn: Callable[[Any, Any], R], item: Any) -> R:
-    return fn(_STATE.get("state"), item)
+class _Packed:
+    """A polars frame in transit, as zstd-compressed Arrow IPC: a labelled batch of 5,000
+    bench documents is 2.1 MB packed and 8.1 MB pickled, and the batches that wait (in the
+    pool's queues, and as results until their turn) are held so; a frame is rebuilt only
+    when it is used. Arrow IPC round-trips every polars type the stages use exactly."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, frame: Any):
+        buf = io.BytesIO()
+        frame.write_ipc(buf, compression="zstd")
+        self.data = buf.getvalue()
+
+    def frame(self) -> Any:
+        import polars as pl
+
+        return pl.read_ipc(io.BytesIO(self.data))
+
+
+def _pack(x: Any) -> Any:
+    """Frames (alone or in a tuple) packed for the trip between processes; a frame Arrow
+    IPC cannot hold (a column of Python objects) travels pickled, as before."""
+    import polars as pl
+
+    def one(v: Any) -> Any:
+        if not isinstance(v, pl.DataFrame):
+            return v
+        try:
+            return _Packed(v)
+        except pl.exceptions.PolarsError:
+            return v
+
+    return tuple(map(one, x)) if isinstance(x, tuple) else one(x)
+
+
+def _unpack(x: Any) -> Any:
+    if isinstance(x, _Packed):
+        return x.frame()
+    if isinstance(x, tuple) and any(isinstance(v, _Packed) for v in x):
+        return tuple(v.frame() if isinstance(v, _Packed) else v for v in x)
+    return x
+
+
+def _call(fn: Callable[[Any, Any], R], item: Any) -> Any:
+    return _pack(fn(_STATE.get("state"), _unpack(item)))
 
 
 def _context(init: Callable[..., Any] | None, key: bytes | None) -> mp.context.BaseContext:
@@ -139,19 +183,19 @@ def ordered_map(fn: Callable[[Any, T], R], items: Iterable[T], workers: int, ini
     key = warm_key(init, initargs)
     pool = ProcessPoolExecutor(workers, mp_context=_context(init, key), initializer=_init, initargs=(init, initargs, key, os.getpid()))
     try:
-        head = pool.submit(_call, fn, first)  # starts the workers
+        head = pool.submit(_call, fn, _pack(first))  # starts the workers
     except (OSError, EOFError):  # the fork server ended (see `warm`): spawn them
         pool.shutdown(cancel_futures=True)
         pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_init, initargs=(init, initargs, None, os.getpid()))
-        head = pool.submit(_call, fn, first)
+        head = pool.submit(_call, fn, _pack(first))
     with pool:
         pending: deque = deque([head])
         for item in _chain(second, it):
-            pending.append(pool.submit(_call, fn, item))
+            pending.append(pool.submit(_call, fn, _pack(item)))
             if len(pending) >= workers * prefetch:
-                yield pending.popleft().result()
+                yield _unpack(pending.popleft().result())
         while pending:
-            yield pending.popleft().result()
+            yield _unpack(pending.popleft().result())
 
 
 _END = object()
