@@ -34,12 +34,8 @@ _MEMO_SIZE = 1 << 16
 MIN_UNITS = 8          # fewer units than this: no verdict (a short line says too little)
 
 
-@lru_cache(maxsize=2048)
 def units(text: str) -> tuple[str, ...]:
-    """The lexical units of a text (see the module docstring). Cached for the last 2,048
-    texts: the confusable check and the pooled segment check ask for a text's units against
-    another lexicon soon after (the counts per (text, language) are remembered in
-    `Lexicons`). A tuple of units weighs ~10x its text: 16,384 entries held 140 MB more."""
+    """The lexical units of a text (see the module docstring)."""
     if text.isascii():  # the common case, in C: the same units as below
         return tuple([t.lower() for t in _ASCII_WORD.findall(text) if not t[0].isupper()])
     out: list[str] = []
@@ -55,6 +51,25 @@ def _hashes(items: Iterable[str]) -> np.ndarray:
     return np.fromiter(map(xxhash.xxh32_intdigest, map(str.encode, items)), dtype=np.uint32)
 
 
+@lru_cache(maxsize=2048)
+def unit_hashes(text: str) -> np.ndarray:
+    """The hashes of the text's units, as the lexicons hold them. Cached for the last 2,048
+    texts: the confusable check and the pooled segment check ask for a text against another
+    lexicon soon after (the counts per (text, language) are remembered in `Lexicons`). An
+    array weighs 4 bytes a unit; the tuple of units cached before weighed ~10x its text."""
+    us = units(text)
+    return np.fromiter(map(xxhash.xxh32_intdigest, map(str.encode, us)), dtype=np.uint32, count=len(us))
+
+
+def _in_sorted(hashes: np.ndarray, vocab: np.ndarray) -> int:
+    """How many of `hashes` are in `vocab` (sorted, unique)."""
+    if not len(hashes) or not len(vocab):
+        return 0
+    at = np.searchsorted(vocab, hashes)
+    at[at == len(vocab)] = 0
+    return int(np.count_nonzero(vocab[at] == hashes))
+
+
 def _hits(us: Sequence[str], vocab: frozenset[int]) -> int:
     """How many of `us` have their hash in `vocab` (the map chain runs in C)."""
     return sum(map(vocab.__contains__, map(xxhash.xxh32_intdigest, map(str.encode, us))))
@@ -66,11 +81,12 @@ def _oov_rate(us: Sequence[str], vocab: frozenset[int]) -> float:
 
 
 class Lexicons:
-    """{language: sorted uint32 hashes of its units} and {language: OOV ceiling}."""
+    """{language: sorted uint32 hashes of its units} and {language: OOV ceiling}. The
+    hashes stay numpy arrays (1.3 MB for the bundled 322k): as Python sets they took 33 MB
+    in every process, and each worker copied the pages its lookups touched."""
 
     def __init__(self, vocab: Mapping[str, np.ndarray], ceilings: Mapping[str, float] | None = None):
         self.vocab = {lang: np.unique(h.astype(np.uint32)) for lang, h in vocab.items()}
-        self._sets = {lang: frozenset(h.tolist()) for lang, h in self.vocab.items()}
         self.ceilings = dict(ceilings or {})
         self._memo: dict[tuple[int, str], tuple[int, int]] = {}
 
@@ -101,14 +117,14 @@ class Lexicons:
         confusable check, the OOV signal and the pooled segment check ask the same pairs in
         turn (a batch has tens of thousands of segments). Keyed by a 128-bit hash of the
         text: holding the texts themselves took up to 16M characters in every worker."""
-        vocab = self._sets.get(lang)
+        vocab = self.vocab.get(lang)
         if vocab is None:
             return None
         key = (xxhash.xxh3_128_intdigest(text.encode()), lang)
         got = self._memo.get(key)
         if got is None:
-            us = units(text)
-            got = (_hits(us, vocab), len(us))
+            hashes = unit_hashes(text)
+            got = (_in_sorted(hashes, vocab), len(hashes))
             if len(self._memo) >= _MEMO_SIZE:
                 self._memo.clear()
             self._memo[key] = got
