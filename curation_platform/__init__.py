@@ -15,6 +15,29 @@ import os as _os
 # already in the environment is kept.
 _os.environ.setdefault("_RJEM_MALLOC_CONF", "narenas:1")
 
+# glibc's malloc (Python objects over 512 bytes, numpy, fastText, pickles) serves a block
+# above its mmap threshold from a mapping of its own, returned whole when freed; but the
+# threshold grows with every such block freed (up to 32 MB), so the batches a stage
+# passes around (a few MB each) end up in the heap, whose freed middle is never returned.
+# A fixed 1 MB threshold keeps them mapped. Measured (`curate label`, 50k documents): the
+# process tree's peak PSS with 2 workers 630 -> 564 MB, with 1 worker 346 -> 337 MB. A
+# value the user set (MALLOC_MMAP_THRESHOLD_, read by glibc at start) is kept.
+_MMAP_THRESHOLD = 1 << 20
+
+
+def _fix_mmap_threshold() -> None:
+    if "MALLOC_MMAP_THRESHOLD_" in _os.environ:
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).mallopt(-3, _MMAP_THRESHOLD)  # M_MMAP_THRESHOLD; absent outside glibc
+    except (OSError, AttributeError):
+        pass
+
+
+_fix_mmap_threshold()
+
 _here = _os.path.dirname(_os.path.abspath(__file__))
 _root = _os.path.dirname(_here)
 if not _os.path.isdir(_os.path.join(_here, "assets")) and _os.path.isfile(_os.path.join(_root, "assets", "definitions.py")):

@@ -4,10 +4,13 @@ curation_platform (never as top-level modules) and carries the config and data f
 from __future__ import annotations
 
 import os
+import platform
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -75,3 +78,25 @@ def test_polars_allocator_is_set_before_polars_loads_and_a_user_value_wins():
     first = subprocess.run([sys.executable, "-c", "import curation_platform.assets.definitions, sys; print(list(sys.modules).index('curation_platform') < list(sys.modules).index('polars'))"],
                            cwd=REPO, env=env, capture_output=True, text=True, check=True)
     assert first.stdout.strip().splitlines()[-1] == "True"  # the code location imports the package before polars
+
+
+def test_large_blocks_stay_out_of_the_heap_and_a_user_threshold_wins():
+    """Importing the engine fixes glibc's mmap threshold at 1 MB (`curation_platform/__init__.py`):
+    by default a freed 8 MB block raises the threshold to 8 MB, and the 2 MB blocks after it
+    (batches, pickles) come from the heap, whose freed middle stays resident. A
+    MALLOC_MMAP_THRESHOLD_ the user set is glibc's to apply, and is kept."""
+    code = ("import curation_platform\n"
+            "def heap():\n"
+            "    for line in open('/proc/self/maps'):\n"
+            "        if line.rstrip().endswith('[heap]'):\n"
+            "            a, b = line.split()[0].split('-'); return int(b, 16) - int(a, 16)\n"
+            "    return 0\n"
+            "b = bytearray(8 << 20); del b\n"
+            "before = heap(); kept = [bytearray(2 << 20) for _ in range(8)]; print((heap() - before) >> 20)\n")
+    if not Path("/proc/self/maps").is_file() or platform.libc_ver()[0] != "glibc":
+        pytest.skip("glibc's malloc on Linux only")
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_MMAP_THRESHOLD_"}
+    ours = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True)
+    assert int(ours.stdout.split()[-1]) < 4  # the 16 MB were mapped, not taken from the heap
+    user = subprocess.run([sys.executable, "-c", code], cwd=REPO, env={**env, "MALLOC_MMAP_THRESHOLD_": str(32 << 20)}, capture_output=True, text=True, check=True)
+    assert int(user.stdout.split()[-1]) >= 16
