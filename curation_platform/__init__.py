@@ -20,7 +20,7 @@ _os.environ.setdefault("_RJEM_MALLOC_CONF", "narenas:1")
 # threshold grows with every such block freed (up to 32 MB), so the batches a stage
 # passes around (a few MB each) end up in the heap, whose freed middle is never returned.
 # A fixed 1 MB threshold keeps them mapped. Measured (`curate label`, 50k documents): the
-# process tree's peak PSS with 2 workers 630 -> 564 MB, with 1 worker 346 -> 337 MB. A
+# process tree's peak PSS with 2 workers 630 -> 557 MB, with 1 worker 346 -> 328 MB. A
 # value the user set (MALLOC_MMAP_THRESHOLD_, read by glibc at start) is kept.
 _MMAP_THRESHOLD = 1 << 20
 

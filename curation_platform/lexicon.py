@@ -57,8 +57,7 @@ def unit_hashes(text: str) -> np.ndarray:
     texts: the confusable check and the pooled segment check ask for a text against another
     lexicon soon after (the counts per (text, language) are remembered in `Lexicons`). An
     array weighs 4 bytes a unit; the tuple of units cached before weighed ~10x its text."""
-    us = units(text)
-    return np.fromiter(map(xxhash.xxh32_intdigest, map(str.encode, us)), dtype=np.uint32, count=len(us))
+    return _hashes(units(text))
 
 
 def _in_sorted(hashes: np.ndarray, vocab: np.ndarray) -> int:

@@ -120,11 +120,10 @@ def _pack(x: Any) -> Any:
 
 
 def _unpack(x: Any) -> Any:
-    if isinstance(x, _Packed):
-        return x.frame()
-    if isinstance(x, tuple) and any(isinstance(v, _Packed) for v in x):
-        return tuple(v.frame() if isinstance(v, _Packed) else v for v in x)
-    return x
+    def one(v: Any) -> Any:
+        return v.frame() if isinstance(v, _Packed) else v
+
+    return tuple(map(one, x)) if isinstance(x, tuple) else one(x)
 
 
 def _call(fn: Callable[[Any, Any], R], item: Any) -> Any:
