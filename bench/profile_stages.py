@@ -87,7 +87,7 @@ def main() -> None:
     total = sum(cpu.values())
     print(f"{'total':<12} {total:>8.2f} {args.n / total:>11,.0f}")
     floor_total = round(sum(sum(v.values()) for v in floor_cpu.values()), 2)
-    print(f"\nfloor: CPU s inside model calls and MinHash signatures (the rest is everything else)\n")
+    print("\nfloor: CPU s inside model calls and MinHash signatures (the rest is everything else)\n")
     print(f"{'stage':<12} {'fastText':>9} {'MinHash':>9} {'rest':>8}")
     for name, v in floor_cpu.items():
         print(f"{name:<12} {v['fasttext']:>9.2f} {v['minhash']:>9.2f} {cpu[name] - v['fasttext'] - v['minhash']:>8.2f}")

@@ -69,14 +69,9 @@ def _in_sorted(hashes: np.ndarray, vocab: np.ndarray) -> int:
     return int(np.count_nonzero(vocab[at] == hashes))
 
 
-def _hits(us: Sequence[str], vocab: frozenset[int]) -> int:
-    """How many of `us` have their hash in `vocab` (the map chain runs in C)."""
-    return sum(map(vocab.__contains__, map(xxhash.xxh32_intdigest, map(str.encode, us))))
-
-
-def _oov_rate(us: Sequence[str], vocab: frozenset[int]) -> float:
-    """Share of `us` whose hash is not in `vocab`."""
-    return 1.0 - _hits(us, vocab) / len(us)
+def _oov_rate(us: Sequence[str], vocab: np.ndarray) -> float:
+    """Share of `us` whose hash is not in `vocab` (sorted, unique)."""
+    return 1.0 - _in_sorted(_hashes(us), vocab) / len(us)
 
 
 class Lexicons:
@@ -192,7 +187,7 @@ def calibrate_ceilings(texts: Sequence[tuple[str, str]], *, chunk_units: int = 6
         sents = list(dict.fromkeys(sents))
         rng.shuffle(sents)
         half = len(sents) // 2
-        vocab = frozenset(_hashes(u for s in sents[:half] for u in units(s)).tolist())
+        vocab = np.unique(_hashes(u for s in sents[:half] for u in units(s)))
         rates, chunk = [], []
         for s in sents[half:]:
             chunk += units(s)

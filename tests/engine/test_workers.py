@@ -6,8 +6,8 @@ a fresh interpreter: a process starts its fork server once."""
 from __future__ import annotations
 
 import json
-import pickle
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
