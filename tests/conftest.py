@@ -4,9 +4,6 @@ $CURATION_TEST_DATA), and temp data roots for Dagster runs."""
 from __future__ import annotations
 
 import os
-import os as _os
-import signal
-import subprocess
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -134,14 +131,3 @@ def flaky_proxy(fault_proxy):
     url, state = fault_proxy
     state["script"] = ["503", "503"]
     return url, state
-
-
-def stop_process_group(proc: subprocess.Popen, timeout: float = 30) -> None:
-    """SIGTERM a server started with start_new_session=True; SIGKILL it if it is still up
-    after `timeout` seconds (a loaded machine keeps a server answering)."""
-    _os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)

@@ -12,19 +12,17 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from types import SimpleNamespace
 
 import polars as pl
 import pytest
 
-from tests.conftest import stop_process_group
+from curation_platform.local_servers import http_ok, stop_process_group, wait_until_serving
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -71,20 +69,11 @@ def dev(tmp_path_factory):
                             cwd=REPO, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
 
-    def up() -> bool:
-        if proc.poll() is not None:
-            pytest.fail(f"dagster dev exited: {log.read_text(errors='replace')[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{base}/server_info", timeout=5) as r:
-                return r.status == 200
-        except OSError:
-            return False
-
     try:
-        wait_for("the webserver", up, 240, log)
+        wait_until_serving(proc, lambda: http_ok(f"{base}/server_info"), what="dagster dev", log=log, timeout_s=240, every_s=2)
         yield SimpleNamespace(root=root, base=base, log=log, home=root / "dagster_home", env=env)
     finally:
-        stop_process_group(proc, timeout=60)
+        stop_process_group(proc, timeout_s=60)
 
 
 def _instance(home: Path):

