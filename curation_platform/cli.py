@@ -131,8 +131,10 @@ def cmd_train_langid(args: argparse.Namespace) -> int:
     tcfg = cfg["langid"].get("train", {})
     extra = [Path(d) for d in [*(tcfg.get("extra_dirs") or []), *(args.extra or [])]]
     exclude = [*(tcfg.get("exclude") or []), *(args.exclude or [])]
+    corpus = Path(args.corpus) if args.corpus else None
     meta = train_and_evaluate(Path(args.data), Path(args.out), extra_dirs=extra, params=train_params(tcfg), cfg_langid=cfg["langid"],
-                              log=lambda m: print(m, file=sys.stderr), exclude=exclude)
+                              log=lambda m: print(m, file=sys.stderr), exclude=exclude, corpus=corpus,
+                              exclude_domains=args.leave_out_domain or [])
     s = meta["scores"]
     cols = [c for c in ("stock", "full", "ours", "routed") if c in s]
     print(f"{'language':<10} " + " ".join(f"{c:>7}" for c in cols))
@@ -545,6 +547,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="model folder to write (model.ftz, lexicon.npz, model.json, README.md, confusion.png)")
     s.add_argument("--extra", action="append", help="folder of <language code>.txt files, one sentence per line: adds a language (repeatable)")
     s.add_argument("--exclude", action="append", help="leave a language out of the shared data (leave-languages-out; repeatable)")
+    s.add_argument("--corpus", help="also train on a multi-domain corpus folder (training_data/langid: scripts/build_langid_corpus.py)")
+    s.add_argument("--leave-out-domain", action="append", help="train without a domain (wiki, news, health, conversational, legal, misc), in the "
+                   "corpus and the shared data alike: leave-domain-out (repeatable)")
     s.set_defaults(func=cmd_train_langid)
     s = sub.add_parser("train-quality", help="LLM judges (or the heuristic rules) label a sample of labelled parquet; train a fastText quality classifier")
     s.add_argument("labelled", nargs="+", help="labelled parquet files (`curate label` output or the label stage's shards)")

@@ -62,24 +62,56 @@ def _excluded(code: str, exclude: Iterable[str]) -> bool:
     return any(code == e or code.split("_")[0] == e.split("_")[0] for e in exclude)
 
 
-def training_data(data_dir: Path, extra_dirs: Sequence[Path] = (), exclude: Sequence[str] = ()) -> list[tuple[str, str]]:
-    """(FLORES code, text) from every labelled source in the shared-data layout (and any
-    user folder of `<flores_code>.txt` files, one text per line). `exclude` leaves
-    languages (ISO 639-3 or FLORES codes) out of the shared sources: the
-    leave-languages-out protocol; a user folder always counts."""
-    data: list[tuple[str, str]] = flores_split(data_dir, TRAIN_LINES)
+# The domain of each shared-data source (the corpus files carry theirs): leave-domain-out
+# must leave a domain out of both.
+PARALLEL_DOMAIN = {"tatoeba": "conversational", "tico19": "health", "ntrex128": "news"}
+
+
+def shared_sources(data_dir: Path) -> list[tuple[str, str, str]]:
+    """(FLORES code, domain, text) from every labelled source in the shared-data layout."""
+    data: list[tuple[str, str, str]] = [(c, "wiki", t) for c, t in flores_split(data_dir, TRAIN_LINES)]
     udhr = data_dir / "udhr" / "utf8"
     for name, code in UDHR.items():
         if (udhr / f"{name}.txt").is_file():
-            data += [(code, t) for t in _lines(udhr / f"{name}.txt") if len(t) >= 20]
+            data += [(code, "legal", t) for t in _lines(udhr / f"{name}.txt") if len(t) >= 20]
     lingua = data_dir / "lid" / "lingua" / "sentences"
     for name, code in LINGUA.items():
         if (lingua / f"{name}.txt").is_file():
-            data += [(code, t) for t in _lines(lingua / f"{name}.txt")]
+            data += [(code, "misc", t) for t in _lines(lingua / f"{name}.txt")]
     for tsv in sorted((data_dir / "parallel").rglob("*.tsv")) if (data_dir / "parallel").is_dir() else []:
-        data += _parallel_sides(tsv)
-    data = [(lab, t) for lab, t in data if not _excluded(lab, exclude)] if exclude else data
+        domain = PARALLEL_DOMAIN.get(tsv.parent.name, tsv.parent.name)
+        data += [(c, domain, t) for c, t in _parallel_sides(tsv)]
+    return data
+
+
+def training_data(data_dir: Path, extra_dirs: Sequence[Path] = (), exclude: Sequence[str] = (),
+                  exclude_domains: Sequence[str] = ()) -> list[tuple[str, str]]:
+    """(FLORES code, text) from every labelled source in the shared-data layout (and any
+    user folder of `<flores_code>.txt` files, one text per line). `exclude` leaves
+    languages (ISO 639-3 or FLORES codes) out of the shared sources: the
+    leave-languages-out protocol; `exclude_domains` leaves domains out (leave-domain-out);
+    a user folder always counts."""
+    data = [(lab, t) for lab, dom, t in shared_sources(data_dir) if dom not in exclude_domains and not _excluded(lab, exclude)]
     return data + user_sentences(extra_dirs)
+
+
+def corpus_training(corpus_dir: Path, exclude_domains: Sequence[str] = (), exclude: Sequence[str] = (),
+                    min_texts: int = 300) -> tuple[list[tuple[str, str]], dict[str, list[str]]]:
+    """(label, text) from the multi-domain corpus (`langid_corpus`), without the `exclude_domains`
+    (leave-domain-out) and the `exclude`d languages, and only for labels with `min_texts`
+    texts left: a label built from one UDHR (60 paragraphs) is not a label. Also returns
+    the domains each label was trained on, for the model card and the domain benchmark."""
+    from curation_platform.langid_corpus import read_corpus
+
+    df = read_corpus(corpus_dir)
+    rows = [(lab, dom, text) for lab, dom, text in df.select("label", "domain", "text").iter_rows()
+            if dom not in exclude_domains and not _excluded(lab, exclude)]
+    counts = Counter(lab for lab, _, _ in rows)
+    rows = [r for r in rows if counts[r[0]] >= min_texts]
+    domains: dict[str, set[str]] = defaultdict(set)
+    for lab, dom, _ in rows:
+        domains[lab].add(dom)
+    return [(lab, text) for lab, _, text in rows], {lab: sorted(d) for lab, d in sorted(domains.items())}
 
 
 def user_sentences(folders: Sequence[Path]) -> list[tuple[str, str]]:
@@ -373,7 +405,8 @@ def train_params(tcfg: dict) -> dict:
 
 
 def train_and_evaluate(data_dir: Path, out_dir: Path, *, extra_dirs: Sequence[Path] = (), params: dict | None = None,
-                       cfg_langid: dict | None = None, log: Callable[[str], None] = lambda m: None, exclude: Sequence[str] = ()) -> dict:
+                       cfg_langid: dict | None = None, log: Callable[[str], None] = lambda m: None, exclude: Sequence[str] = (),
+                       corpus: Path | None = None, exclude_domains: Sequence[str] = ()) -> dict:
     """Train on everything but FLORES 507-1012 (and the `exclude`d languages), quantize,
     evaluate stock / full / ours / routed on it, and write out_dir/{model.ftz, lexicon.npz,
     lexicon.json, model.json, README.md, confusion.png}. `prefer_trained` lists the languages
@@ -386,8 +419,15 @@ def train_and_evaluate(data_dir: Path, out_dir: Path, *, extra_dirs: Sequence[Pa
     held_all = flores_split(data_dir, EVAL_LINES)
     if not held_all:
         raise FileNotFoundError(f"{data_dir}: no flores200/devtest/*.devtest files to evaluate on")
-    train, dropped = decontaminate(training_data(data_dir, extra_dirs, exclude), [t for _, t in held_all])
-    train += [x for x in flores_split(data_dir, TRAIN_LINES) if not _excluded(x[0], exclude)] * 3  # in-domain text weighs more
+    seed = training_data(data_dir, extra_dirs, exclude, exclude_domains)
+    train_domains: dict[str, list[str]] = {}
+    if corpus is not None:
+        more, train_domains = corpus_training(Path(corpus), exclude_domains, exclude)
+        seed = list(dict.fromkeys(seed + more))
+        log(f"corpus {corpus}: {len(more)} texts of {len(train_domains)} labels (domains left out: {', '.join(exclude_domains) or 'none'})")
+    train, dropped = decontaminate(seed, [t for _, t in held_all])
+    if "wiki" not in exclude_domains:
+        train += [x for x in flores_split(data_dir, TRAIN_LINES) if not _excluded(x[0], exclude)] * 3  # in-domain text weighs more
     labels = sorted({lab for lab, _ in train})
     held = [(g, t) for g, t in held_all if g in labels]
     log(f"training on {len(train)} texts in {len(labels)} languages ({dropped} dropped as copies of evaluation sentences)")
@@ -430,6 +470,7 @@ def train_and_evaluate(data_dir: Path, out_dir: Path, *, extra_dirs: Sequence[Pa
     meta = {"file": final.name, "quantized": quantize, "size_mb": round(final.stat().st_size / 2**20, 2), "languages": labels,
             "train_texts": len(train), "dropped_contaminated": dropped, "params": params, "prefer_trained": sorted(prefer),
             "excluded": sorted(exclude), "extra_dirs": [str(d) for d in extra_dirs], "eval": EVAL_NOTE,
+            "corpus": str(corpus) if corpus else None, "excluded_domains": sorted(exclude_domains), "train_domains": train_domains,
             "sources": [{"name": n, "licence": lic, "path": p} for n, lic, p in SOURCES],
             "confusable": confusable, "confusable_source": source, "lexicon": lex_report,
             "quantization_cost": round(scores["full"]["macro_f1"] - scores["ours"]["macro_f1"], 4),
