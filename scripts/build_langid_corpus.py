@@ -45,7 +45,10 @@ ALIAS = {"cmn": "zho", "zlm": "zsm", "msa": "zsm", "fil": "tgl", "arb": "arb", "
 FLORES_ALIASES = {"ara_Latn", "cmn_Hans", "cmn_Hant"}  # = arb_Latn, zho_Hans, zho_Hant
 # Han text is Hans or Hant by its characters, and many lines are both: one family here
 SCRIPT_FAMILY = {"Hans": "Hani", "Hant": "Hani", "Hani": "Hani"}
-CAPS = {"flores": 506, "ntrex": 1000, "tico19": 1000, "tatoeba": 1500, "udhr": 400}
+CAPS = {"flores": 506, "ntrex": 1000, "tico19": 1000, "tatoeba": 1500, "udhr": 400, "nusa_paragraph": 4000}
+NUSA_PARAGRAPHS = 400  # paragraphs per language, each split into its sentences (kept in order)
+NUSA_LANGS = {"bew": "bew", "btk": "bbc", "bug": "bug", "jav": "jav", "mad": "mad", "mak": "mak", "min": "min", "mui": "mui",
+              "rej": "rej", "sun": "sun"}  # NusaWrites' btk is Toba Batak
 
 
 @dataclass
@@ -203,6 +206,38 @@ def udhr(snap: Snapshot) -> Source:
     return src
 
 
+def nusa_paragraph(snap: Snapshot, seed: int = 0) -> Source:
+    """NusaParagraph (NusaWrites): paragraphs written by native speakers of Indonesia's
+    regional languages. Only the `nusa_alinea` files: `nusa_kalimat` translates NusaX
+    sentences, and NusaX is reserved for reviews."""
+    import csv
+    import io
+
+    src = Source("nusa_paragraph", "stories", "IndoNLP/nusa-writes", snap.commit,
+                 "Apache-2.0 (repository licence; NusaWrites, Cahyawijaya et al. 2023)")
+    pattern = re.compile(r"data/nusa_alinea-[a-z]+-([a-z]{3})-(?:train|valid|test)\.csv")
+    by_lang: dict[str, dict[str, None]] = defaultdict(dict)
+    for path in sorted(snap.files):
+        m = pattern.fullmatch(path)
+        if not m or m.group(1) not in NUSA_LANGS:
+            continue
+        try:
+            rows = csv.DictReader(io.StringIO(snap.read(path)))
+            texts = [clean(r["text"]) for r in rows if r.get("text")]
+        except FileNotFoundError:
+            continue  # a file over the snapshot's size limit
+        src.paths.append(path)
+        by_lang[NUSA_LANGS[m.group(1)]].update(dict.fromkeys(t for t in texts if len(t.split()) >= 10))
+    rng = random.Random(seed)
+    for lang3, paras in sorted(by_lang.items()):
+        chosen = list(paras)
+        chosen = sorted(rng.sample(chosen, min(NUSA_PARAGRAPHS, len(chosen))), key=chosen.index)
+        for para in chosen:
+            sents = [t for t in re.split(r"(?<=[.!?])\s+", para) if len(t.split()) >= 3]
+            src.rows += file_rows(lang3, sents, src.domain, "Latn")
+    return src
+
+
 def write(src: Source, out: Path, seed: int = 0) -> dict:
     """Dedup within the source, cap each label's rows (a seeded sample), write xz TSV."""
     by_label: dict[str, list[str]] = defaultdict(list)
@@ -232,12 +267,20 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--opus-mt-testsets", type=Path, required=True, help="snapshot of Helsinki-NLP/OPUS-MT-testsets")
     ap.add_argument("--udhr", type=Path, required=True, help="snapshot of eric-muller/udhr")
+    ap.add_argument("--nusa-writes", type=Path, help="snapshot of IndoNLP/nusa-writes (NusaParagraph only)")
+    ap.add_argument("--only", help="comma-separated sources to rebuild (default: all)")
     ap.add_argument("--out", type=Path, default=REPO / "training_data" / "langid")
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     opus, decl = Snapshot(args.opus_mt_testsets), Snapshot(args.udhr)
-    manifest = {}
-    for build, snap in ((flores, opus), (ntrex, opus), (tico19, opus), (tatoeba, opus), (udhr, decl)):
+    manifest = json.loads((args.out / "sources.json").read_text("utf-8")) if (args.out / "sources.json").is_file() else {}
+    builds = [(flores, opus), (ntrex, opus), (tico19, opus), (tatoeba, opus), (udhr, decl)]
+    if args.nusa_writes:
+        builds.append((nusa_paragraph, Snapshot(args.nusa_writes)))
+    only = set(args.only.split(",")) if args.only else None
+    for build, snap in builds:
+        if only is not None and build.__name__ not in only:
+            continue
         src = build(snap)
         manifest[src.name] = write(src, args.out)
         m = manifest[src.name]

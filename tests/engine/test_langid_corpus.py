@@ -19,7 +19,7 @@ def corpus():
 
 def test_corpus_sources_labels_and_domains(corpus):
     manifest = sources(default_corpus_dir())
-    assert set(manifest) == {"flores", "ntrex", "tico19", "tatoeba", "udhr"}
+    assert set(manifest) == {"flores", "ntrex", "tico19", "tatoeba", "udhr", "nusa_paragraph"}
     assert all(m["licence"] and len(m["commit"]) == 40 for m in manifest.values())
     # one domain per source, and the rows agree with the manifest
     per_source = corpus.group_by("source").agg(pl.col("domain").unique(), pl.len())
@@ -29,8 +29,9 @@ def test_corpus_sources_labels_and_domains(corpus):
     assert len(doms) >= 500 and sum(len(d) >= 2 for d in doms.values()) >= 150
     for label in ("ind_Latn", "zsm_Latn", "tgl_Latn", "vie_Latn", "tha_Thai"):
         assert len(doms[label]) >= 4, (label, doms[label])
-    for label in ("mad_Latn", "bug_Latn", "war_Latn", "ilo_Latn", "shn_Mymr", "pag_Latn", "dzo_Tibt", "yue_Hant"):
+    for label in ("mad_Latn", "bug_Latn", "bbc_Latn", "war_Latn", "ilo_Latn", "shn_Mymr", "pag_Latn", "dzo_Tibt", "yue_Hant"):
         assert label in doms
+    assert {"stories", "legal"} <= set(doms["mad_Latn"])  # Madurese: native speakers' paragraphs and the UDHR
     assert not corpus.filter(corpus["text"].str.contains("\t"))["text"].len()
 
 
@@ -64,7 +65,7 @@ def test_leave_domain_out_selection(data_dir):
     rows, doms = corpus_training(default_corpus_dir(), exclude_domains=["conversational"], exclude=["war"])
     assert all("conversational" not in d for d in doms.values())
     assert "war_Latn" not in doms and "ind_Latn" in doms
-    assert "mad_Latn" not in doms  # 60 UDHR paragraphs: below min_texts, not a label
+    assert "pam_Latn" not in doms  # 66 UDHR paragraphs: below min_texts, not a label
     shared = training_data(data_dir, exclude_domains=["conversational", "legal"])
     all_shared = training_data(data_dir)
     assert 0 < len(shared) < len(all_shared)
