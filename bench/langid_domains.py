@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from curation_platform.label import identifier_from_config  # noqa: E402
-from curation_platform.langid_corpus import default_corpus_dir, paragraphs, read_corpus, sample, sentences  # noqa: E402
+from curation_platform.langid_corpus import default_corpus_dir, paragraphs, read_corpus, read_heldout, sample, sentences  # noqa: E402
 from curation_platform.langid_eval import label_paragraphs, outcomes  # noqa: E402
 from curation_platform.langid_model import known_languages, resolve_model_dir  # noqa: E402
 from curation_platform.langid_train import shared_sources  # noqa: E402
@@ -124,11 +124,22 @@ def main() -> None:
         rows.append(row)
         if n % 50 == 0:
             print(f"  {n}/{len(groups)} groups, {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+    flores_rows = []  # in-domain held-out: FLORES devtest 507-1012 of every label the model has
+    heldout = read_heldout(args.corpus)
+    for (label,), group in heldout.group_by("label", maintain_order=True):
+        if label not in ours or (wanted is not None and label not in wanted):
+            continue
+        texts = group["text"].to_list()
+        paras, sents = sample(paragraphs(texts), args.per_group), sample(sentences(texts), args.per_group)
+        lab = label_paragraphs(paras, cfg, ident)
+        flores_rows.append({"label": label, "domain": "wiki (FLORES 507-1012)", "paragraphs": score(label, lab["lang"].to_list()),
+                            "sentences": score(label, [p.lang for p in ident.predict(sents)])})
     held = [r for r in rows if r["ours"] and r["held_out"]]
     outside = [r for r in rows if not r["known"]]
     summary = {
         "ours_held_out_domain": {lvl: summarise(held, lvl) for lvl in ("paragraphs", "sentences")},
         "ours_held_out_domain_sea": {lvl: summarise(held, lvl, SEA) for lvl in ("paragraphs", "sentences")},
+        "ours_flores_heldout_lines": {lvl: summarise(flores_rows, lvl) for lvl in ("paragraphs", "sentences")},
         "ours_trained_domain": {lvl: summarise([r for r in rows if r["ours"] and not r["held_out"]], lvl) for lvl in ("paragraphs", "sentences")},
         "outside_label_set": {lvl: {"groups": len([r for r in outside if r[lvl]["n"]]),
                                     "wrong_kept_mean": round(sum(r[lvl].get("wrong_kept", r[lvl].get("wrong", 0)) for r in outside if r[lvl]["n"])
@@ -139,7 +150,7 @@ def main() -> None:
     print(f"\n{len(rows)} groups ({len(held)} held-out domains of our labels, {len(outside)} of languages outside the label set), "
           f"{time.perf_counter() - t0:.0f} s")
     print(f"{'':34s} {'groups':>6s} {'right':>7s} {'min':>6s} {'und':>6s} {'<0.90':>6s}")
-    for name in ("ours_held_out_domain", "ours_held_out_domain_sea", "ours_trained_domain"):
+    for name in ("ours_held_out_domain", "ours_held_out_domain_sea", "ours_flores_heldout_lines", "ours_trained_domain"):
         for lvl, s in summary[name].items():
             if s.get("groups"):
                 print(f"{name + ' ' + lvl:34s} {s['groups']:6d} {s['right_mean']:7.3f} {s['right_min']:6.3f} {s['und_mean']:6.3f} {s['below_0.90']:6d}")
@@ -151,7 +162,8 @@ def main() -> None:
         print(f"  {r['label']:9s} {r['domain']:15s} {'held-out' if r['held_out'] else 'trained ':8s} {'ours ' if r['ours'] else 'other'} "
               f"P {p.get('right', float('nan')):.2f}/{p.get('und', float('nan')):.2f} kept {p.get('right_kept', float('nan')):.2f} n={p['n']:3d}  S {s.get('right', float('nan')):.2f} n={s['n']:3d}  {p.get('labels', {})}")
     write_json({"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "model": str(model_dir),
-                          "per_group": args.per_group, "summary": summary, "groups": rows}, args.out)
+                          "per_group": args.per_group, "summary": summary, "groups": rows,
+                "flores_heldout": flores_rows}, args.out)
     print(f"\nwrote {args.out}")
 
 

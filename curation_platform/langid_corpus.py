@@ -53,6 +53,12 @@ def read_corpus(folder: Path | None = None, only: Iterable[str] | None = None) -
     return pl.concat([read_source(folder / f"{name}.tsv.xz") for name in names])
 
 
+def read_heldout(folder: Path | None = None) -> pl.DataFrame:
+    """FLORES-200 devtest lines 507-1012 of every language (`eval/`): in-domain text no
+    model trains on, the held-out score of every FLORES label."""
+    return read_source(Path(folder or default_corpus_dir()) / "eval" / "flores_devtest.tsv.xz")
+
+
 def domains_by_label(df: pl.DataFrame) -> dict[str, list[str]]:
     rows = df.group_by("label").agg(pl.col("domain").unique().sort()).sort("label").iter_rows()
     return {label: list(domains) for label, domains in rows}

@@ -96,8 +96,8 @@ def training_data(data_dir: Path, extra_dirs: Sequence[Path] = (), exclude: Sequ
 
 
 def corpus_training(corpus_dir: Path, exclude_domains: Sequence[str] = (), exclude: Sequence[str] = (),
-                    min_texts: int = 300) -> tuple[list[tuple[str, str]], dict[str, list[str]]]:
-    """(label, text) from the multi-domain corpus (`langid_corpus`), without the `exclude_domains`
+                    min_texts: int = 300) -> tuple[list[tuple[str, str, str]], dict[str, list[str]]]:
+    """(label, domain, text) from the multi-domain corpus (`langid_corpus`), without the `exclude_domains`
     (leave-domain-out) and the `exclude`d languages, and only for labels with `min_texts`
     texts left: a label built from one UDHR (60 paragraphs) is not a label. Also returns
     the domains each label was trained on, for the model card and the domain benchmark."""
@@ -111,7 +111,7 @@ def corpus_training(corpus_dir: Path, exclude_domains: Sequence[str] = (), exclu
     domains: dict[str, set[str]] = defaultdict(set)
     for lab, dom, _ in rows:
         domains[lab].add(dom)
-    return [(lab, text) for lab, _, text in rows], {lab: sorted(d) for lab, d in sorted(domains.items())}
+    return rows, {lab: sorted(d) for lab, d in sorted(domains.items())}
 
 
 def user_sentences(folders: Sequence[Path]) -> list[tuple[str, str]]:
@@ -419,13 +419,17 @@ def train_and_evaluate(data_dir: Path, out_dir: Path, *, extra_dirs: Sequence[Pa
     held_all = flores_split(data_dir, EVAL_LINES)
     if not held_all:
         raise FileNotFoundError(f"{data_dir}: no flores200/devtest/*.devtest files to evaluate on")
-    seed = training_data(data_dir, extra_dirs, exclude, exclude_domains)
+    rows = [r for r in shared_sources(data_dir) if r[1] not in exclude_domains and not _excluded(r[0], exclude)]
+    rows += [(lab, "user", t) for lab, t in user_sentences(extra_dirs)]
     train_domains: dict[str, list[str]] = {}
     if corpus is not None:
         more, train_domains = corpus_training(Path(corpus), exclude_domains, exclude)
-        seed = list(dict.fromkeys(seed + more))
+        rows += more
         log(f"corpus {corpus}: {len(more)} texts of {len(train_domains)} labels (domains left out: {', '.join(exclude_domains) or 'none'})")
-    train, dropped = decontaminate(seed, [t for _, t in held_all])
+    domain_of = {(lab, t): dom for lab, dom, t in rows}
+    pairs = [(lab, t) for lab, _, t in rows]
+    pairs = list(dict.fromkeys(pairs)) if corpus is not None else pairs  # the corpus repeats FLORES 1-506 of the shared data
+    train, dropped = decontaminate(pairs, [t for _, t in held_all])
     if "wiki" not in exclude_domains:
         train += [x for x in flores_split(data_dir, TRAIN_LINES) if not _excluded(x[0], exclude)] * 3  # in-domain text weighs more
     labels = sorted({lab for lab, _ in train})
@@ -451,7 +455,8 @@ def train_and_evaluate(data_dir: Path, out_dir: Path, *, extra_dirs: Sequence[Pa
     scores["ours"] = evaluate(predict(ours), held, langs) if quantize else scores["full"]
     log("calibrating the open-set lexicons")
     lexicons = Lexicons.build(train)
-    ceilings, lex_report = calibrate_ceilings(train)
+    # across domains where a language has several (the shift a new domain brings, measured), else the shared-data way
+    ceilings, lex_report = calibrate_ceilings(train, domains=domain_of, margin=0.05) if corpus is not None else calibrate_ceilings(train)
     lexicons.ceilings = ceilings
     confusable = measured_confusions(scores["ours"]["confusion"])
     source = {lang: "measured" for lang in confusable}

@@ -171,33 +171,77 @@ class Lexicons:
         return cls(vocab, ceilings)
 
 
-def calibrate_ceilings(texts: Sequence[tuple[str, str]], *, chunk_units: int = 60, quantile: float = 0.99, margin: float = 0.15,
-                       floor: float = 0.35, cap: float = 0.9, min_chunks: int = 8, seed: int = 0) -> tuple[dict[str, float], dict[str, dict]]:
+def _chunk_rates(texts: Iterable[str], vocab: np.ndarray, chunk_units: int) -> list[float]:
+    """OOV rates of consecutive texts cut into paragraphs of about `chunk_units` units."""
+    rates, chunk = [], []
+    for text in texts:
+        chunk += units(text)
+        if len(chunk) >= chunk_units:
+            rates.append(_oov_rate(chunk, vocab))
+            chunk = []
+    return rates
+
+
+def _vocab(texts: Iterable[str]) -> np.ndarray:
+    return np.unique(_hashes(u for t in texts for u in units(t)))
+
+
+def _quantile_of(rates: list[float], quantile: float) -> float:
+    rates = sorted(rates)
+    return rates[min(len(rates) - 1, int(quantile * (len(rates) - 1) + 0.5))]
+
+
+def calibrate_ceilings(texts: Sequence[tuple[str, str]], *, domains: Mapping[tuple[str, str], str] | None = None, chunk_units: int = 60,
+                       quantile: float = 0.99, margin: float = 0.15, floor: float = 0.35, cap: float = 0.9, min_chunks: int = 8,
+                       seed: int = 0) -> tuple[dict[str, float], dict[str, dict]]:
     """Per-language OOV ceilings from the language's own text alone (no other language's
-    text is used, so a language nobody has seen is never part of the calibration): half
-    of its sentences build a vocabulary; the other half, cut into paragraphs of about
-    `chunk_units` units, measures the OOV rate; the ceiling is that rate's `quantile` plus
-    `margin`, within [floor, cap]. Half a vocabulary stands in for unseen domains."""
-    by: dict[str, list[str]] = {}
+    text is used, so a language nobody has seen is never part of the calibration).
+
+    Without `domains`: half of its sentences build a vocabulary, the other half, cut into
+    paragraphs of about `chunk_units` units, measures the OOV rate; the ceiling is that
+    rate's `quantile` plus `margin`, within [floor, cap].
+
+    With `domains` ((language, text) -> domain): a language with text from two or more
+    domains is calibrated across them (the vocabulary of all its other domains, the rates
+    of each domain's paragraphs: the shift a new domain brings, measured); a language
+    with one domain gets its half-split rate plus the median shift the cross-domain
+    languages showed between their half-split and cross-domain rates."""
+    by: dict[str, dict[str, None]] = {}
     for lang, text in texts:
-        by.setdefault(lang, []).append(text)
+        by.setdefault(lang, {})[text] = None
     rng = random.Random(seed)
-    ceilings, report = {}, {}
-    for lang, sents in sorted(by.items()):
-        sents = list(dict.fromkeys(sents))
+    in_domain: dict[str, tuple[float, list[float]]] = {}
+    cross: dict[str, tuple[float, list[float], int]] = {}
+    for lang, uniq in sorted(by.items()):
+        sents = list(uniq)
         rng.shuffle(sents)
         half = len(sents) // 2
-        vocab = np.unique(_hashes(u for s in sents[:half] for u in units(s)))
-        rates, chunk = [], []
-        for s in sents[half:]:
-            chunk += units(s)
-            if len(chunk) >= chunk_units:
-                rates.append(_oov_rate(chunk, vocab))
-                chunk = []
-        if len(rates) < min_chunks:
-            continue  # too little text to calibrate: no ceiling, no verdict
-        rates.sort()
-        q = rates[min(len(rates) - 1, int(quantile * (len(rates) - 1) + 0.5))]
+        rates = _chunk_rates(sents[half:], _vocab(sents[:half]), chunk_units)
+        if len(rates) >= min_chunks:
+            in_domain[lang] = (_quantile_of(rates, quantile), rates)
+        if domains is None:
+            continue
+        by_domain: dict[str, list[str]] = {}
+        for text in sents:
+            by_domain.setdefault(domains.get((lang, text), "?"), []).append(text)
+        if len(by_domain) < 2:
+            continue
+        rates = []
+        for dom, own in by_domain.items():
+            rates += _chunk_rates(own, _vocab(t for d, other in by_domain.items() if d != dom for t in other), chunk_units)
+        if len(rates) >= min_chunks:
+            cross[lang] = (_quantile_of(rates, quantile), rates, len(by_domain))
+    shifts = sorted(cross[lang][0] - in_domain[lang][0] for lang in cross if lang in in_domain)
+    shift = max(0.0, shifts[len(shifts) // 2]) if shifts else 0.0
+    ceilings, report = {}, {}
+    for lang in sorted(set(in_domain) | set(cross)):
+        if lang in cross:
+            q, rates, n_domains = cross[lang]
+            how = f"across {n_domains} domains"
+        else:
+            q, rates = in_domain[lang]
+            q, how = q + shift, (f"one domain + median shift {shift:.3f}" if domains is not None else "half split")
         ceilings[lang] = round(min(cap, max(floor, q + margin)), 4)
-        report[lang] = {"paragraphs": len(rates), "median_oov": round(rates[len(rates) // 2], 4), "q": round(q, 4), "ceiling": ceilings[lang]}
+        report[lang] = {"paragraphs": len(rates), "median_oov": round(sorted(rates)[len(rates) // 2], 4), "q": round(q, 4),
+                        "ceiling": ceilings[lang], "method": how}
     return ceilings, report

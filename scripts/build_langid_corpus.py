@@ -41,7 +41,8 @@ RESERVED_TATOEBA = {"eng-war", "eng-ilo", "eng-pam", "ara-eng"}
 ALIAS = {"cmn": "zho", "zlm": "zsm", "msa": "zsm", "fil": "tgl", "arb": "arb", "ara": "arb", "fas": "pes", "per": "pes",
          "swa": "swh", "est": "est", "lav": "lvs", "ori": "ory", "pus": "pbt", "aze": "azj", "kur": "kmr", "mon": "khk",
          "nep": "npi", "uzb": "uzn", "zho": "zho", "yid": "ydd", "grn": "gug", "que": "quy", "orm": "gaz", "sqi": "als",
-         "mlg": "plt", "kon": "kng", "msa_Latn": "zsm", "nor": "nob", "ful": "fuv", "hbs": "hrv"}
+         "mlg": "plt", "kon": "kng", "msa_Latn": "zsm", "nor": "nob", "ful": "fuv", "hbs": "hrv",
+         "ekk": "est", "src": "srd", "sro": "srd"}  # FLORES est_Latn is Standard Estonian, srd_Latn Sardinian (Logudorese + Campidanese)
 FLORES_ALIASES = {"ara_Latn", "cmn_Hans", "cmn_Hant"}  # = arb_Latn, zho_Hans, zho_Hant
 # Han text is Hans or Hant by its characters, and many lines are both: one family here
 SCRIPT_FAMILY = {"Hans": "Hani", "Hant": "Hani", "Hani": "Hani"}
@@ -135,6 +136,25 @@ def flores(snap: Snapshot) -> Source:
         lo, hi = FLORES_TRAIN  # every line is in the file's language and script: none is dropped
         src.rows += [(code, src.domain, clean(t)) for t in snap.read(path).splitlines()[lo - 1 : hi] if t.strip()]
     return src
+
+
+def flores_eval(snap: Snapshot, out: Path) -> dict:
+    """FLORES-200 devtest lines 507-1012 of every language: the in-domain held-out half,
+    written apart (eval/) and never read for training."""
+    prefix = "datasets/facebook/flores/flores200_dataset/devtest/"
+    (out / "eval").mkdir(exist_ok=True)
+    tmp, n = out / "eval" / ".flores_devtest.tsv.xz.tmp", 0
+    with lzma.open(tmp, "wt", encoding="utf-8", preset=9) as fh:
+        fh.write("label\tdomain\ttext\n")
+        for path in sorted(p for p in snap.files if p.startswith(prefix) and p.endswith(".devtest")):
+            code = path[len(prefix):].split(".")[0]
+            if re.fullmatch(r"[a-z]{3}_[A-Z][a-z]{3}", code) and code not in FLORES_ALIASES:
+                texts = [clean(t) for t in snap.read(path).splitlines()[FLORES_TRAIN[1]:] if t.strip()]
+                fh.writelines(f"{code}\twiki\t{t}\n" for t in texts)
+                n += len(texts)
+    tmp.replace(out / "eval" / "flores_devtest.tsv.xz")
+    return {"domain": "wiki", "repo": "Helsinki-NLP/OPUS-MT-testsets", "commit": snap.commit, "lines": "507-1012", "texts": n,
+            "licence": "CC BY-SA 4.0 (FLORES-200, NLLB Team, Meta AI)", "use": "evaluation only"}
 
 
 def ntrex(snap: Snapshot) -> Source:
@@ -286,6 +306,10 @@ def main(argv: list[str] | None = None) -> int:
         m = manifest[src.name]
         print(f"{src.name:8s} {m['domain']:15s} {m['labels']:4d} labels {m['texts']:7d} texts from {m['paths']} files", flush=True)
     (args.out / "sources.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", "utf-8")
+    if only is None or "flores_eval" in only:
+        ev = flores_eval(opus, args.out)
+        (args.out / "eval" / "sources.json").write_text(json.dumps({"flores_devtest": ev}, indent=1) + "\n", "utf-8")
+        print(f"flores_devtest (evaluation only) {ev['texts']} texts", flush=True)
     (args.out / "README.md").write_text(card(manifest), "utf-8")
     return 0
 

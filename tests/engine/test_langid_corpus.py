@@ -71,3 +71,46 @@ def test_leave_domain_out_selection(data_dir):
     assert 0 < len(shared) < len(all_shared)
     tatoeba_tgl = (data_dir / "parallel" / "tatoeba" / "eng-tgl.v2021-08-07.tsv").read_text("utf-8").splitlines()[0].split("\t")[1].strip()
     assert ("tgl_Latn", tatoeba_tgl) in all_shared and ("tgl_Latn", tatoeba_tgl) not in shared
+
+
+def test_every_flores_script_is_detected():
+    """Each FLORES label's held-out text is detected in the script its code names (Tifinagh
+    and Ol Chiki text had no script before: 'Zyyy'); Han text is Hans or Hant either way."""
+    from curation_platform.langid_corpus import read_heldout
+    from curation_platform.scripts import dominant_script
+
+    df = read_heldout()
+    wrong = {}
+    for (label,), group in df.group_by("label"):
+        want = label.split("_")[1]
+        got = [dominant_script(t, label.split("_")[0]) for t in group["text"].head(50).to_list()]
+        ok = sum(g == want or (want in ("Hans", "Hant") and g in ("Hans", "Hant")) for g in got)
+        if ok < 0.9 * len(got):
+            wrong[label] = sorted(set(got))
+    assert wrong == {}
+
+
+def test_cross_domain_ceilings_measure_the_shift():
+    """A language with two domains is calibrated across them; one with a single domain gets
+    its half-split rate plus the measured median shift, so its ceiling rises too."""
+    from curation_platform.lexicon import calibrate_ceilings
+
+    rng = __import__("random").Random(0)
+    word = lambda i: "ka" + chr(97 + i // 26) + chr(97 + i % 26)  # noqa: E731 (letters only: units skip digits)
+    vocab_a = [word(i) for i in range(300)]
+    vocab_b = [word(i) for i in range(150, 450)]  # the second domain shares half of its words
+    texts, domains = [], {}
+    for dom, vocab in (("news", vocab_a), ("chat", vocab_b)):
+        for _ in range(400):
+            t = " ".join(rng.choice(vocab) for _ in range(12))
+            texts.append(("aaa_Latn", t))
+            domains[("aaa_Latn", t)] = dom
+    for _ in range(400):
+        t = " ".join(rng.choice(vocab_a) for _ in range(12))
+        texts.append(("bbb_Latn", t))
+        domains[("bbb_Latn", t)] = "news"
+    plain, _ = calibrate_ceilings(texts, margin=0.0, floor=0.0)
+    cross, report = calibrate_ceilings(texts, domains=domains, margin=0.0, floor=0.0)
+    assert report["aaa_Latn"]["method"] == "across 2 domains" and report["bbb_Latn"]["method"].startswith("one domain + median shift")
+    assert cross["aaa_Latn"] > plain["aaa_Latn"] + 0.2  # half of a new domain's words are new
+    assert cross["bbb_Latn"] > plain["bbb_Latn"] + 0.2
