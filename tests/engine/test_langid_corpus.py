@@ -114,3 +114,41 @@ def test_cross_domain_ceilings_measure_the_shift():
     assert report["aaa_Latn"]["method"] == "across 2 domains" and report["bbb_Latn"]["method"].startswith("one domain + median shift")
     assert cross["aaa_Latn"] > plain["aaa_Latn"] + 0.2  # half of a new domain's words are new
     assert cross["bbb_Latn"] > plain["bbb_Latn"] + 0.2
+
+
+def test_train_langid_on_a_corpus_with_a_domain_left_out(tmp_path, data_dir):
+    """`curate train-langid --corpus --leave-out-domain` on a small corpus cut from the real
+    one: the left-out domain is in no label's training text (corpus and shared data alike),
+    a corpus-only language becomes a label, and the card records what was trained on."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from curation_platform.langid_model import load_model_dir
+
+    df = read_corpus()
+    small = df.filter((pl.col("label").is_in(["mad_Latn", "bug_Latn"]) & (pl.col("domain") == "stories"))
+                      | ((pl.col("label") == "ind_Latn") & (pl.col("domain") == "conversational")))
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    with lzma.open(corpus / "cut.tsv.xz", "wt", encoding="utf-8") as fh:
+        fh.write("label\tdomain\ttext\n" + "".join(f"{a}\t{b}\t{c}\n" for a, b, c in small.select("label", "domain", "text").iter_rows()))
+    (corpus / "sources.json").write_text(json.dumps({"cut": {"domain": "mixed"}}), "utf-8")
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text("langid:\n  train: {epoch: 5, dim: 16, bucket: 100000, per_language: 1000}\n", "utf-8")
+    out = tmp_path / "model"
+    run = subprocess.run([str(Path(sys.executable).parent / "curate"), "--config", str(cfg), "train-langid", "--data", str(data_dir),
+                          "--out", str(out), "--corpus", str(corpus), "--leave-out-domain", "conversational"],
+                         capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-3000:]
+    meta = json.loads((out / "model.json").read_text("utf-8"))
+    assert meta["excluded_domains"] == ["conversational"] and meta["corpus"] == str(corpus)
+    assert meta["train_domains"] == {"bug_Latn": ["stories"], "mad_Latn": ["stories"]}  # ind's corpus text was all conversational
+    assert "mad_Latn" in meta["languages"] and "bug_Latn" in meta["languages"]
+    report = json.loads((out / "lexicon.json").read_text("utf-8"))["ceilings"]
+    assert report["mad_Latn"] > 0 and report["ind_Latn"] > 0
+    ident = load_model_dir(out, None)
+    stories = small.filter(pl.col("label") == "mad_Latn")["text"].to_list()
+    paras = paragraphs(stories)[:20]
+    assert sum(p.lang == "mad_Latn" for p in ident.trained.predict(paras)) >= 18  # the corpus-only label works
