@@ -1,7 +1,7 @@
 """Language ID off its training domains: the label stage's defaults on text of a domain
 the model never saw for that label (leave-domain-out), and on languages it has no label for.
 
-    python bench/langid_domains.py [--corpus training_data/langid] [--per-group 100] [--out bench/results/langid_domains.json]
+    python bench/langid_domains.py [--corpus training_data/langid] [--n 60] [--model DIR] [--out bench/results/langid_domains.json]
 
 Text: the multi-domain corpus (`curation_platform.langid_corpus`: FLORES-200 devtest lines
 1-506 = wiki, NTREX-128 = news, TICO-19 = health, Tatoeba = conversational, UDHR = legal).
@@ -87,7 +87,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", type=Path, default=default_corpus_dir())
     ap.add_argument("--data", type=Path, default=Path(os.environ.get("CURATION_TEST_DATA") or REPO.parent / "shared" / "data"))
-    ap.add_argument("--per-group", type=int, default=60, help="paragraphs and sentences per (label, domain) group")
+    ap.add_argument("--n", "--per-group", dest="per_group", type=int, default=60, help="paragraphs and sentences per (label, domain) group")
     ap.add_argument("--model", type=Path, help="a model folder from `curate train-langid` (default: the shipped model)")
     ap.add_argument("--labels", default="", help="comma-separated labels (default: every label of the corpus)")
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "langid_domains.json")

@@ -1,6 +1,6 @@
 """Which evidence tells a known language on a new domain from an unknown relative?
 
-    python bench/langid_openset_evidence.py --model DIR [--domain stories] [--out bench/results/langid_openset_evidence.json]
+    python bench/langid_openset_evidence.py --model DIR [--domain stories] [--n 80] [--out bench/results/langid_openset_evidence.json]
 
 DIR: a model trained with `--leave-out-domain DOMAIN` (`curate train-langid --corpus ...`).
 Paragraphs of DOMAIN (never trained on) are split into *known* (their language is a label
@@ -48,6 +48,7 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     ap.add_argument("--corpus", type=Path, default=default_corpus_dir())
     ap.add_argument("--top", type=int, default=300)
+    ap.add_argument("--n", type=int, default=80, help="paragraphs per language")
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "langid_openset_evidence.json")
     args = ap.parse_args()
     meta = json.loads((args.model / "model.json").read_text("utf-8"))
@@ -63,7 +64,7 @@ def main() -> None:
     feats: dict[str, list[dict]] = {"known": [], "unknown": []}
     held = df.filter(df["domain"] == args.domain)
     for (gold,), group in held.group_by("label", maintain_order=True):
-        paras = paragraphs(group["text"].to_list())[:80]
+        paras = paragraphs(group["text"].to_list())[: args.n]
         for text, pred in zip(paras, ident.trained.predict(paras)):
             if not pred.top:
                 continue

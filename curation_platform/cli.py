@@ -548,7 +548,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--extra", action="append", help="folder of <language code>.txt files, one sentence per line: adds a language (repeatable)")
     s.add_argument("--exclude", action="append", help="leave a language out of the shared data (leave-languages-out; repeatable)")
     s.add_argument("--corpus", help="also train on a multi-domain corpus folder (training_data/langid: scripts/build_langid_corpus.py)")
-    s.add_argument("--leave-out-domain", action="append", help="train without a domain (wiki, news, health, conversational, legal, misc), in the "
+    s.add_argument("--leave-out-domain", action="append", help="train without a domain (wiki, news, health, conversational, legal, stories, misc), in the "
                    "corpus and the shared data alike: leave-domain-out (repeatable)")
     s.set_defaults(func=cmd_train_langid)
     s = sub.add_parser("train-quality", help="LLM judges (or the heuristic rules) label a sample of labelled parquet; train a fastText quality classifier")
