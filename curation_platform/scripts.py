@@ -5,6 +5,7 @@ script, Malay in Latin or Jawi), and it decides how words are counted."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -48,8 +49,17 @@ UNSPACED = frozenset({"Thai", "Laoo", "Khmr", "Mymr", "Tibt", "Hani", "Hans", "H
 # holds what ~3 times as many Latin letters say. Used wherever lengths of two scripts meet.
 SCRIPT_CHAR_WEIGHT = {"Hans": 3.2, "Hant": 3.2, "Hani": 3.2, "Jpan": 2.2, "Hang": 1.9}
 
-_SIMPLIFIED = set("这们个说为时国会对来发经学过么现还进后长东车门问见开关书头义与从众样实")
-_TRADITIONAL = set("這們個說為時國會對來發經學過麼現還進後長東車門問見開關書頭義與從眾樣實")
+def _han_variants() -> tuple[frozenset[str], frozenset[str]]:
+    """Characters only Simplified / only Traditional Chinese uses (OpenCC's character tables,
+    `scripts/build_han_variants.py`): with 40 common characters each, 1 Chinese sentence in
+    9 matched neither and was called simplified by default."""
+    from importlib import resources
+
+    table = json.loads(resources.files("curation_platform").joinpath("data/han_variants.json").read_text("utf-8"))
+    return frozenset(table["simplified_only"]), frozenset(table["traditional_only"])
+
+
+_SIMPLIFIED, _TRADITIONAL = _han_variants()
 
 
 # code point -> script id + 1 (0: Common), for every code point up to the last range

@@ -111,7 +111,8 @@ def file_rows(code: str, texts: list[str], domain: str, script: str | None = Non
     if script is None:
         script = max(set(scripts), key=scripts.count)
     family = SCRIPT_FAMILY.get(script, script)
-    return [(f"{lang3}_{script}", domain, t) for t, s in zip(texts, scripts) if SCRIPT_FAMILY.get(s, s) == family]
+    # Han lines are labelled by their own characters: Tatoeba tags most Traditional Cantonese 'yue_Hans'
+    return [(f"{lang3}_{s if family == 'Hani' else script}", domain, t) for t, s in zip(texts, scripts) if SCRIPT_FAMILY.get(s, s) == family]
 
 
 def lines(text: str) -> list[str]:

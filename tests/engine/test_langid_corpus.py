@@ -152,3 +152,17 @@ def test_train_langid_on_a_corpus_with_a_domain_left_out(tmp_path, data_dir):
     stories = small.filter(pl.col("label") == "mad_Latn")["text"].to_list()
     paras = paragraphs(stories)[:20]
     assert sum(p.lang == "mad_Latn" for p in ident.trained.predict(paras)) >= 18  # the corpus-only label works
+
+
+def test_simplified_and_traditional_chinese_are_told_apart():
+    """OpenCC's complete character tables decide Hans / Hant (FLORES 507-1012, never
+    trained on): with 40 common characters, 11 % of Traditional lines matched nothing and
+    were called Simplified."""
+    from curation_platform.langid_corpus import read_heldout
+    from curation_platform.scripts import dominant_script
+
+    df = read_heldout()
+    for label in ("zho_Hans", "zho_Hant", "yue_Hant"):
+        texts = df.filter(pl.col("label") == label)["text"].to_list()
+        right = sum(dominant_script(t) == label.split("_")[1] for t in texts) / len(texts)
+        assert right >= 0.99, (label, right)
