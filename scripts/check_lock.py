@@ -69,7 +69,9 @@ def read_lock(path: Path) -> list[Pin]:
 
 
 def probe(python: str) -> dict:
-    out = subprocess.run([python, "-c", _PROBE], capture_output=True, text=True, timeout=120)
+    # -I: the current directory is not on sys.path, so a checkout's *.egg-info (left by a wheel
+    # build there) is not taken for an installed distribution of that environment
+    out = subprocess.run([python, "-I", "-c", _PROBE], capture_output=True, text=True, timeout=120)
     if out.returncode != 0:
         raise RuntimeError(f"{python} could not list its packages: {out.stderr[-2000:]}")
     return json.loads(out.stdout)
