@@ -70,12 +70,13 @@ def paragraphs(texts: Sequence[str], min_words: int = 60, min_chars: int = 400) 
     spaces); a text that is one already (a UDHR article) stands alone."""
     out: list[str] = []
     buf: list[str] = []
+    words = chars = 0
     for text in texts:
         buf.append(text)
-        joined = " ".join(buf)
-        if len(joined.split()) >= min_words or len(joined) >= min_chars:
-            out.append(joined)
-            buf = []
+        words, chars = words + len(text.split()), chars + len(text) + (len(buf) > 1)  # as " ".join(buf) would count
+        if words >= min_words or chars >= min_chars:
+            out.append(" ".join(buf))
+            buf, words, chars = [], 0, 0
     return out
 
 

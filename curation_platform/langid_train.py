@@ -84,6 +84,12 @@ def shared_sources(data_dir: Path) -> list[tuple[str, str, str]]:
     return data
 
 
+def _seed_rows(data_dir: Path, extra_dirs: Sequence[Path], exclude: Sequence[str], exclude_domains: Sequence[str]) -> list[tuple[str, str, str]]:
+    """(FLORES code, domain, text) of `training_data`; user folders are domain "user"."""
+    rows = [r for r in shared_sources(data_dir) if r[1] not in exclude_domains and not _excluded(r[0], exclude)]
+    return rows + [(lab, "user", t) for lab, t in user_sentences(extra_dirs)]
+
+
 def training_data(data_dir: Path, extra_dirs: Sequence[Path] = (), exclude: Sequence[str] = (),
                   exclude_domains: Sequence[str] = ()) -> list[tuple[str, str]]:
     """(FLORES code, text) from every labelled source in the shared-data layout (and any
@@ -91,8 +97,7 @@ def training_data(data_dir: Path, extra_dirs: Sequence[Path] = (), exclude: Sequ
     languages (ISO 639-3 or FLORES codes) out of the shared sources: the
     leave-languages-out protocol; `exclude_domains` leaves domains out (leave-domain-out);
     a user folder always counts."""
-    data = [(lab, t) for lab, dom, t in shared_sources(data_dir) if dom not in exclude_domains and not _excluded(lab, exclude)]
-    return data + user_sentences(extra_dirs)
+    return [(lab, t) for lab, _, t in _seed_rows(data_dir, extra_dirs, exclude, exclude_domains)]
 
 
 def corpus_training(corpus_dir: Path, exclude_domains: Sequence[str] = (), exclude: Sequence[str] = (),
@@ -419,8 +424,7 @@ def train_and_evaluate(data_dir: Path, out_dir: Path, *, extra_dirs: Sequence[Pa
     held_all = flores_split(data_dir, EVAL_LINES)
     if not held_all:
         raise FileNotFoundError(f"{data_dir}: no flores200/devtest/*.devtest files to evaluate on")
-    rows = [r for r in shared_sources(data_dir) if r[1] not in exclude_domains and not _excluded(r[0], exclude)]
-    rows += [(lab, "user", t) for lab, t in user_sentences(extra_dirs)]
+    rows = _seed_rows(data_dir, extra_dirs, exclude, exclude_domains)
     train_domains: dict[str, list[str]] = {}
     if corpus is not None:
         more, train_domains = corpus_training(Path(corpus), exclude_domains, exclude)

