@@ -7,7 +7,7 @@ from pathlib import Path
 from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataValue, asset
 
 from curation_platform import plots
-from curation_platform.langid_train import train_and_evaluate, train_params
+from curation_platform.langid_train import resolve_corpus, train_and_evaluate, train_params
 from curation_platform.quality_model import QualityScorer, build_judges, train_from_labelled
 from curation_platform.resources import CurationResource, LLMResource
 
@@ -31,7 +31,7 @@ def train_langid(context: AssetExecutionContext, curation: CurationResource) -> 
             extra.append(folder)
             context.log.info(f"training also on {what} in {folder}: {', '.join(sorted(p.stem for p in folder.glob('*.txt')))}")
     meta = train_and_evaluate(Path(data_dir), out, extra_dirs=extra, params=train_params(tcfg), cfg_langid=cfg.get("langid", {}),
-                              log=context.log.info, exclude=tcfg.get("exclude") or [])
+                              log=context.log.info, exclude=tcfg.get("exclude") or [], corpus=resolve_corpus(tcfg.get("corpus", "default")))
     s = meta["scores"]
     cols = [c for c in ("stock", "full", "ours", "routed") if c in s]
     rows = [{"language": lang, **{c: s[c]["per_lang"][lang] for c in cols}} for lang in sorted(s["routed"]["per_lang"])]

@@ -18,7 +18,8 @@ Per group, through the platform's defaults (`load_config()`):
 - sentences (8-25 words): the identifier alone, as `curate langid` runs it.
 Labels the shipped model does not know are reported apart: right when the stock fallback
 names them, `und` (the right answer for a language nobody knows), or wrong (kept under
-another label)."""
+another label); `other_macrolanguage` counts only wrong labels outside the language's ISO
+639-3 macrolanguage (Cusco Quechua filed as Ayacucho Quechua, Hakka as Chinese are not)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from curation_platform.label import identifier_from_config  # noqa: E402
+from curation_platform.langid import same_macrolanguage  # noqa: E402
 from curation_platform.langid_corpus import default_corpus_dir, paragraphs, read_corpus, read_heldout, sample, sentences  # noqa: E402
 from curation_platform.langid_eval import label_paragraphs, outcomes  # noqa: E402
 from curation_platform.langid_model import known_languages, resolve_model_dir  # noqa: E402
@@ -88,8 +90,10 @@ def summarise_outside(rows: list[dict], level: str) -> dict:
     """Languages outside the label set: the share kept under a wrong label (sentences are
     not filtered by the policy, so every wrong label counts as kept there)."""
     wrong = [r[level].get("wrong_kept", r[level]["wrong"]) for r in rows if r[level]["n"]]
+    other = [r[level].get("wrong_kept_other_macrolanguage", w) for r, w in zip((r for r in rows if r[level]["n"]), wrong)]
     return {"groups": len(wrong), "wrong_kept_mean": round(sum(wrong) / max(1, len(wrong)), 4),
-            "wrong_kept_above_0.10": sum(w > 0.10 for w in wrong)}
+            "wrong_kept_above_0.10": sum(w > 0.10 for w in wrong),
+            "other_macrolanguage_mean": round(sum(other) / max(1, len(other)), 4), "other_macrolanguage_above_0.10": sum(w > 0.10 for w in other)}
 
 
 def main() -> None:
@@ -126,10 +130,15 @@ def main() -> None:
             lab = label_paragraphs(paras, cfg, ident)
             row["paragraphs"] = score(label, lab["lang"].to_list())
             kept = score(label, lab["lang"].to_list(), lab["keep"].to_list())
-            row["paragraphs"].update(right_kept=kept["right"], wrong_kept=kept["wrong_kept"],
+            macro = outcomes(label, [label if same_language(label, x) else x for x in lab["lang"].to_list()], lab["keep"].to_list(),
+                             group_ok=lambda x, g=label: same_macrolanguage(g, x))
+            row["paragraphs"].update(right_kept=kept["right"], wrong_kept=kept["wrong_kept"], wrong_kept_other_macrolanguage=macro["wrong_kept"],
                                      drop_reasons=dict(Counter(r for r in lab["drop_reason"].to_list() if r).most_common(3)))
         if sents:
-            row["sentences"] = score(label, [p.lang for p in ident.predict(sents)])
+            got = [p.lang for p in ident.predict(sents)]
+            row["sentences"] = score(label, got)
+            row["sentences"]["wrong_kept_other_macrolanguage"] = outcomes(label, [label if same_language(label, x) else x for x in got],
+                                                                          group_ok=lambda x, g=label: same_macrolanguage(g, x))["wrong"]
         rows.append(row)
         if n % 50 == 0:
             print(f"  {n}/{len(groups)} groups, {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
@@ -160,7 +169,9 @@ def main() -> None:
             if s.get("groups"):
                 print(f"{name + ' ' + lvl:34s} {s['groups']:6d} {s['right_mean']:7.3f} {s['right_min']:6.3f} {s['und_mean']:6.3f} {s['below_0.90']:6d}")
     for lvl, s in summary["outside_label_set"].items():
-        print(f"{'outside label set ' + lvl:34s} {s['groups']:6d}  wrong kept {s['wrong_kept_mean']:.3f}, groups above 0.10: {s['wrong_kept_above_0.10']}")
+        print(f"{'outside label set ' + lvl:34s} {s['groups']:6d}  wrong kept {s['wrong_kept_mean']:.3f}, groups above 0.10: "
+              f"{s['wrong_kept_above_0.10']}; outside the language's macrolanguage {s['other_macrolanguage_mean']:.3f}, "
+              f"above 0.10: {s['other_macrolanguage_above_0.10']}")
     print("\nSoutheast Asian labels on held-out domains (paragraphs right / und; sentences right):")
     for r in sorted((r for r in rows if r["label"] in SEA), key=lambda r: (r["label"], r["domain"])):
         p, s = r["paragraphs"], r["sentences"]

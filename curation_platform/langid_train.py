@@ -25,6 +25,7 @@ from curation_platform.lexicon import Lexicons, calibrate_ceilings
 from curation_platform.scripts import dominant_script
 
 TRAIN_LINES = (1, 506)
+EVIDENCE_FILE = "open_set_evidence.json"  # in the corpus folder: the open-set rule fitted by scripts/fit_openset_evidence.py
 EVAL_LINES = (507, 1012)
 UDHR = {"ace": "ace_Latn", "ban": "ban_Latn", "bcl": "bcl_Latn", "bug": "bug_Latn", "ceb": "ceb_Latn", "cmn_hans": "zho_Hans",
         "eng": "eng_Latn", "hil": "hil_Latn", "hin": "hin_Deva", "ilo": "ilo_Latn", "ind": "ind_Latn", "jav": "jav_Latn",
@@ -100,23 +101,56 @@ def training_data(data_dir: Path, extra_dirs: Sequence[Path] = (), exclude: Sequ
     return [(lab, t) for lab, _, t in _seed_rows(data_dir, extra_dirs, exclude, exclude_domains)]
 
 
+MIN_LABEL_TEXTS = 300
+
+
 def corpus_training(corpus_dir: Path, exclude_domains: Sequence[str] = (), exclude: Sequence[str] = (),
-                    min_texts: int = 300) -> tuple[list[tuple[str, str, str]], dict[str, list[str]]]:
+                    min_texts: int = MIN_LABEL_TEXTS, heldout_share: float = 0.1,
+                    ) -> tuple[list[tuple[str, str, str]], dict[str, list[str]], list[tuple[str, str, str]]]:
     """(label, domain, text) from the multi-domain corpus (`langid_corpus`), without the `exclude_domains`
     (leave-domain-out) and the `exclude`d languages, and only for labels with `min_texts`
-    texts left: a label built from one UDHR (60 paragraphs) is not a label. Also returns
-    the domains each label was trained on, for the model card and the domain benchmark."""
+    texts left: a label built from one UDHR (60 paragraphs) is not a label. The last
+    `heldout_share` of each (label, domain) group of 100 texts or more (in corpus order, so
+    a story's neighbouring sentences stay on one side) is held out: every label gets a
+    held-out score, those with one domain too. Also returns the domains each label was
+    trained on, for the model card and the domain benchmark."""
     from curation_platform.langid_corpus import read_corpus
 
     df = read_corpus(corpus_dir)
-    rows = [(lab, dom, text) for lab, dom, text in df.select("label", "domain", "text").iter_rows()
-            if dom not in exclude_domains and not _excluded(lab, exclude)]
+    groups: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for lab, dom, text in df.select("label", "domain", "text").iter_rows():
+        if dom not in exclude_domains and not _excluded(lab, exclude):
+            groups[(lab, dom)].append(text)
+    rows, held = [], []
+    for (lab, dom), texts in groups.items():
+        cut = len(texts) - int(len(texts) * heldout_share) if len(texts) >= 100 else len(texts)
+        rows += [(lab, dom, t) for t in texts[:cut]]
+        held += [(lab, dom, t) for t in texts[cut:]]
+    held_texts = {t for _, _, t in held}
+    rows = [r for r in rows if r[2] not in held_texts]  # a sentence in two groups (or twice in one) stays held out
     counts = Counter(lab for lab, _, _ in rows)
     rows = [r for r in rows if counts[r[0]] >= min_texts]
+    held = [r for r in held if counts[r[0]] >= min_texts]
     domains: dict[str, set[str]] = defaultdict(set)
     for lab, dom, _ in rows:
         domains[lab].add(dom)
-    return rows, {lab: sorted(d) for lab, d in sorted(domains.items())}
+    return rows, {lab: sorted(d) for lab, d in sorted(domains.items())}, held
+
+
+def resolve_corpus(value: str | Path | None) -> Path | None:
+    """`langid.train.corpus` -> a corpus folder: `default` is the checkout's training_data/langid
+    (None where an installed package has none), `none` or empty is no corpus, else the path."""
+    from curation_platform.langid_corpus import default_corpus_dir
+
+    if value in (None, "default"):
+        folder = default_corpus_dir()
+        return folder if (folder / "sources.json").is_file() else None
+    if str(value).lower() in ("", "none", "null"):
+        return None
+    folder = Path(value)
+    if not (folder / "sources.json").is_file():
+        raise FileNotFoundError(f"{folder}: not a language-ID corpus (no sources.json; build one with scripts/build_langid_corpus.py)")
+    return folder
 
 
 def user_sentences(folders: Sequence[Path]) -> list[tuple[str, str]]:
@@ -332,6 +366,33 @@ def genetic_neighbours(langs: Sequence[str], unmeasured: Sequence[str], max_dist
     return out
 
 
+POOR = 0.90  # a label whose held-out paragraphs of some domain are named right less often is marked poor
+
+
+def label_reliability(meta: dict) -> dict[str, dict]:
+    """Every label's held-out evidence, from the three protocols the card reports: FLORES
+    507-1012 (F1 of the routed model), the corpus text held out of training (paragraphs per
+    domain) and leave-domain-out (paragraphs of a domain the label's model never saw,
+    `open_set_evidence.per_label`). `poor`: some held-out paragraphs below POOR;
+    `unmeasured`: no held-out text at all."""
+    s = meta["scores"]
+    routed = s.get("routed", s.get("ours", {})).get("per_lang", {})
+    lodo = (meta.get("open_set_evidence") or {}).get("per_label", {})
+    out = {}
+    for lab in meta["languages"]:
+        held = {dom: r["paragraphs"]["right"] for dom, r in (meta.get("heldout") or {}).get(lab, {}).items() if "paragraphs" in r}
+        cross = {dom: r["right"] for dom, r in lodo.get(lab, {}).items()}
+        scores = [*held.values(), *cross.values()]
+        f1 = routed.get(lab)
+        status = "unmeasured" if not scores and f1 is None else ("poor" if min(scores + ([f1] if f1 is not None else [])) < POOR else "ok")
+        out[lab] = {"flores_f1": f1, "heldout_paragraphs": held, "leave_domain_out_paragraphs": cross, "status": status}
+    return out
+
+
+def _fmt(scores: dict[str, float]) -> str:
+    return ", ".join(f"{dom} {v:.2f}" for dom, v in sorted(scores.items())) or "-"
+
+
 def model_card(meta: dict, train: list[tuple[str, str]]) -> str:
     """The model card: sources and licences, per-language F1, size, confusions, ceilings."""
     sizes = Counter(lab for lab, _ in train)
@@ -344,9 +405,11 @@ def model_card(meta: dict, train: list[tuple[str, str]]) -> str:
              f"Parameters: `{json.dumps(meta['params'], sort_keys=True)}`", "",
              "## Sources and licences", "", "| source | licence |", "|---|---|"]
     lines += [f"| {name} | {lic} |" for name, lic, _ in SOURCES]
+    lines += [f"| corpus `{c['file']}` ({c['domain']}): {c['repository']} | {c['licence']} |" for c in meta.get("corpus_sources", [])]
     lines += [f"| user folders: {', '.join(meta['extra_dirs'])} | the user's |" if meta.get("extra_dirs") else "", "",
               f"Training texts: {len(train)} ({meta['dropped_contaminated']} dropped as copies of evaluation sentences).",
               f"Left out (leave-languages-out): {', '.join(meta['excluded']) or 'none'}.", "",
+              *_reliability_section(meta),
               f"## Scores on {EVAL_NOTE}", "",
               "`full`: the float model before quantization; `ours`: the shipped model alone; `routed`: with the open-set rules and "
               "the stock lid.176 fallback, as the label stage runs it.", "",
@@ -369,19 +432,98 @@ def model_card(meta: dict, train: list[tuple[str, str]]) -> str:
     unmeasured = [lab for lab in meta["languages"] if lab not in s[cols[-1]]["per_lang"]]
     no_ceiling = [lab for lab in meta["languages"] if lab not in meta["lexicon"]]
     lines += ["", "## Limitations", "",
-              f"- Not evaluated on held-out text (no FLORES devtest file in the shared data): {', '.join(unmeasured) or 'none'}.",
+              f"- No FLORES 507-1012 text (their held-out scores are the corpus tail and leave-domain-out above): {', '.join(unmeasured) or 'none'}.",
               f"- Too little text to calibrate their own open-set ceiling (they use the median ceiling): {', '.join(no_ceiling) or 'none'}.",
               "- Texts of fewer than 8 lexical units get no open-set verdict; a short line of an unseen language can get a neighbour's label.",
-              "- Indonesian and Standard Malay share most of their words; sentence-level F1 stays near 0.85 (paragraphs: about 0.97).",
+              "- Labels marked `poor` above are close varieties (Arabic dialects, Bosnian/Croatian/Serbian, Cantonese/Mandarin in "
+              "Traditional characters, Dari/Persian) or labels with one domain of text: treat their labels as a group, or add text.",
               "- Retrain with `curate train-langid` (or the `train_langid` asset); add a language with a folder of `<code>.txt` sentences.",
               ""]
     return "\n".join(lines)
+
+
+def _reliability_section(meta: dict) -> list[str]:
+    rel = meta.get("reliability") or label_reliability(meta)
+    ev = meta.get("open_set_evidence")
+    counts = Counter(r["status"] for r in rel.values())
+    lines = ["## Held-out scores of every label (the headline)", "",
+             "Paragraphs named right (and kept by the open-set rule) on text the model never trained on: *held-out* is the last "
+             "tenth of each of the label's corpus groups (same domain); *leave-domain-out* is a domain the label's model never "
+             "saw (models trained with `--leave-out-domain`, scored under the evidence rule fitted without that domain); "
+             f"*FLORES* is sentence-level F1 of the routed model on {EVAL_NOTE}. `poor`: some held-out paragraphs named right, or "
+             f"the FLORES sentence F1, below {POOR:.2f}; the policy file lists these labels (`langid_reliability`).", "",
+             f"Labels: {len(rel)}; ok {counts.get('ok', 0)}, poor {counts.get('poor', 0)}, unmeasured {counts.get('unmeasured', 0)}.", ""]
+    if ev:
+        lines += ["Open-set evidence rule (fitted on domains its models never saw): score = "
+                  + " + ".join(f"{w} x {f}" for f, w in ev["weights"].items()) + f" + {ev['bias']}; `und` below {ev['threshold']} "
+                  "(or above the label's OOV ceiling). Fitted on all left-out domains but one, tested on that one:", "",
+                  "| left-out domain | known kept | unknown refused | OOV ceiling alone: kept / refused |", "|---|---:|---:|---|"]
+        lines += [f"| {d} | {o['known_kept']} | {o['unknown_refused']} | {o['ceiling_only']['known_kept']} / {o['ceiling_only']['unknown_refused']} |"
+                  for d, o in ev["leave_one_domain_out"].items()]
+        lines.append("")
+    lines += ["| label | trained on | held-out P | leave-domain-out P | FLORES sentence F1 | status |", "|---|---|---|---|---:|---|"]
+    for lab, r in sorted(rel.items()):
+        lines.append(f"| {lab} | {', '.join(meta.get('train_domains', {}).get(lab, [])) or 'shared data'} | {_fmt(r['heldout_paragraphs'])} | "
+                     f"{_fmt(r['leave_domain_out_paragraphs'])} | {r['flores_f1'] if r['flores_f1'] is not None else '-'} | {r['status']} |")
+    return lines + [""]
 
 
 CONFUSABLE = [["ind_Latn", "zsm_Latn", "min_Latn"], ["jav_Latn", "sun_Latn", "ind_Latn"], ["ceb_Latn", "war_Latn", "tgl_Latn"],
               ["ace_Latn", "ban_Latn", "min_Latn"], ["zho_Hans", "jpn_Jpan"]]
 load_routed = load_model_dir  # the name earlier callers use
 DEFAULT_PARAMS = {"word_ngrams": 2, "epoch": 20, "dim": 32, "minn": 2, "maxn": 5, "bucket": 500_000, "quantize": True, "cutoff": 100_000}
+
+
+def _shown(corpus: Path | None) -> str | None:
+    """The corpus as the card shows it: relative to the checkout when it is the checkout's."""
+    if corpus is None:
+        return None
+    repo = Path(__file__).resolve().parents[1]
+    return str(Path(corpus).resolve().relative_to(repo.resolve())) if Path(corpus).resolve().is_relative_to(repo.resolve()) else str(corpus)
+
+
+def _corpus_sources(corpus: Path) -> list[dict]:
+    from curation_platform.langid_corpus import sources
+
+    return [{"file": name, "domain": src.get("domain", "?"), "repository": f"{src.get('repo', '?')}@{str(src.get('commit', ''))[:12]}", "licence": src.get("licence", "?")}
+            for name, src in sorted(sources(corpus).items())]
+
+
+def corpus_heldout_scores(identifier, held: Sequence[tuple[str, str, str]]) -> dict[str, dict[str, dict]]:
+    """{label: {domain: scores}} on the corpus text held out of training: paragraphs
+    (consecutive texts joined, `langid_corpus.paragraphs`) and sentences of 8-25 words, each
+    the share named right, `und` and wrong, through the open-set identifier."""
+    from curation_platform.langid_corpus import paragraphs, sentences
+
+    groups: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for lab, dom, text in held:
+        groups[(lab, dom)].append(text)
+    out: dict[str, dict[str, dict]] = defaultdict(dict)
+    for (lab, dom), texts in sorted(groups.items()):
+        row = {}
+        for unit, items in (("paragraphs", paragraphs(texts)), ("sentences", sentences(texts))):
+            if not items:
+                continue
+            got = [p.lang for p in identifier.predict(items)]
+            row[unit] = {"n": len(items), "right": round(sum(g == lab for g in got) / len(got), 4),
+                         "und": round(sum(g == UND for g in got) / len(got), 4)}
+        if row:
+            out[lab][dom] = row
+    return dict(out)
+
+
+def add_pair_tables(lexicons: Lexicons, confusable: dict[str, list[str]]) -> int:
+    """A word table for every confusable pair written in one script (`Lexicons.add_pair`)."""
+    done = set()
+    for a, others in sorted(confusable.items()):
+        for b in others:
+            pair = tuple(sorted((a, b)))
+            if pair in done or a.split("_")[-1] != b.split("_")[-1] or not {a, b} <= set(lexicons.counts_by_lang):
+                continue
+            done.add(pair)
+            lexicons.add_pair(*pair)
+    lexicons.counts_by_lang = {}
+    return len(done)
 
 
 def calibrate_policy(train: list[tuple[str, str]], log: Callable[[str], None] = lambda m: None) -> dict:
@@ -409,6 +551,7 @@ def train_params(tcfg: dict) -> dict:
     return {k: tcfg[k] for k in ("epoch", "dim", "word_ngrams", "minn", "maxn", "lr", "bucket", "quantize", "cutoff", "per_language") if k in tcfg}
 
 
+
 def train_and_evaluate(data_dir: Path, out_dir: Path, *, extra_dirs: Sequence[Path] = (), params: dict | None = None,
                        cfg_langid: dict | None = None, log: Callable[[str], None] = lambda m: None, exclude: Sequence[str] = (),
                        corpus: Path | None = None, exclude_domains: Sequence[str] = ()) -> dict:
@@ -426,16 +569,35 @@ def train_and_evaluate(data_dir: Path, out_dir: Path, *, extra_dirs: Sequence[Pa
         raise FileNotFoundError(f"{data_dir}: no flores200/devtest/*.devtest files to evaluate on")
     rows = _seed_rows(data_dir, extra_dirs, exclude, exclude_domains)
     train_domains: dict[str, list[str]] = {}
+    corpus_held: list[tuple[str, str, str]] = []
     if corpus is not None:
-        more, train_domains = corpus_training(Path(corpus), exclude_domains, exclude)
+        more, train_domains, corpus_held = corpus_training(Path(corpus), exclude_domains, exclude)
         rows += more
         log(f"corpus {corpus}: {len(more)} texts of {len(train_domains)} labels (domains left out: {', '.join(exclude_domains) or 'none'})")
     domain_of = {(lab, t): dom for lab, dom, t in rows}
     pairs = [(lab, t) for lab, _, t in rows]
-    pairs = list(dict.fromkeys(pairs)) if corpus is not None else pairs  # the corpus repeats FLORES 1-506 of the shared data
-    train, dropped = decontaminate(pairs, [t for _, t in held_all])
+    if corpus is not None:
+        pairs = list(dict.fromkeys(pairs))  # the corpus repeats FLORES 1-506 of the shared data
+        held_norm = {normalize_words(t) for _, _, t in corpus_held}  # the shared data repeats Tatoeba, NTREX, TICO and UDHR
+        pairs = [(lab, t) for lab, t in pairs if normalize_words(t) not in held_norm]
+        # every label needs MIN_LABEL_TEXTS texts (a UDHR or a handful of Tatoeba lines is not a label), but a user's own folder counts
+        user = {lab for lab, _ in user_sentences(extra_dirs)}
+        counts = Counter(lab for lab, _ in pairs)
+        thin = sorted(lab for lab, n in counts.items() if n < MIN_LABEL_TEXTS and lab not in user)
+        pairs = [(lab, t) for lab, t in pairs if lab not in thin]
+        log(f"{len(thin)} labels with fewer than {MIN_LABEL_TEXTS} texts left out: {', '.join(thin)}")
+        # FLORES 507-1012 of every FLORES label (the corpus's eval file) is the held-out score, not only the shared 20
+        from curation_platform.langid_corpus import read_heldout
+
+        if (Path(corpus) / "eval").is_dir():
+            flores_eval = [(lab, t) for lab, t in read_heldout(Path(corpus)).select("label", "text").iter_rows()]
+            eval_norm = {normalize_words(t) for _, t in flores_eval}
+            pairs = [(lab, t) for lab, t in pairs if normalize_words(t) not in eval_norm]
+            held_all = list(dict.fromkeys(held_all + flores_eval))
+    train, dropped = decontaminate(pairs, [t for _, t in flores_split(data_dir, EVAL_LINES)])
     if "wiki" not in exclude_domains:
-        train += [x for x in flores_split(data_dir, TRAIN_LINES) if not _excluded(x[0], exclude)] * 3  # in-domain text weighs more
+        kept = {t for _, t in train}  # never a held-out line again
+        train += [x for x in flores_split(data_dir, TRAIN_LINES) if not _excluded(x[0], exclude) and x[1] in kept] * 3  # in-domain text weighs more
     labels = sorted({lab for lab, _ in train})
     held = [(g, t) for g, t in held_all if g in labels]
     log(f"training on {len(train)} texts in {len(labels)} languages ({dropped} dropped as copies of evaluation sentences)")
@@ -462,29 +624,45 @@ def train_and_evaluate(data_dir: Path, out_dir: Path, *, extra_dirs: Sequence[Pa
     # across domains where a language has several (the shift a new domain brings, measured), else the shared-data way
     ceilings, lex_report = calibrate_ceilings(train, domains=domain_of, margin=0.05) if corpus is not None else calibrate_ceilings(train)
     lexicons.ceilings = ceilings
+    evidence_file = Path(corpus) / EVIDENCE_FILE if corpus is not None else None
+    if evidence_file is not None and evidence_file.is_file():
+        ev = json.loads(evidence_file.read_text("utf-8"))
+        lexicons.evidence = {k: ev[k] for k in ("weights", "bias", "threshold", "features")}
+        log(f"open-set evidence rule from {evidence_file} (fitted on domains its models never saw: {', '.join(ev['domains'])})")
     confusable = measured_confusions(scores["ours"]["confusion"])
     source = {lang: "measured" for lang in confusable}
     for lang, near in genetic_neighbours(labels, [lab for lab in labels if lab not in langs]).items():
         confusable[lang], source[lang] = near, "URIEL genetic"
+    n_pairs = add_pair_tables(lexicons, confusable)
+    log(f"pair word tables for {n_pairs} confusable pairs")
     prefer = prefer_ours({"languages": labels, "scores": {k: {"per_lang": {lang: x["f1"] for lang, x in scores[k]["per_lang"].items()}}
                                                             for k in ("ours", "stock")}})
     router = cfg_langid.get("router", {}) or {}
     routed = OpenSetIdentifier(ours, stock, lexicons, confusable, float(router.get("margin", 0.1)), prefer=set(prefer))
     scores["routed"] = evaluate(predict(routed), held, langs)
+    heldout = corpus_heldout_scores(routed, corpus_held) if corpus_held else {}
+    if heldout:
+        log(f"held-out corpus text: {sum(len(v) for v in heldout.values())} (label, domain) groups scored")
     lexicons.save(out_dir / "lexicon.npz")
-    write_json(calibrate_policy(train, log), out_dir / "policy.json")
+    policy = calibrate_policy(train, log)
     staged.replace(final)
     for stale in {"model.bin", "model.ftz"} - {final.name}:
         (out_dir / stale).unlink(missing_ok=True)
     meta = {"file": final.name, "quantized": quantize, "size_mb": round(final.stat().st_size / 2**20, 2), "languages": labels,
             "train_texts": len(train), "dropped_contaminated": dropped, "params": params, "prefer_trained": sorted(prefer),
             "excluded": sorted(exclude), "extra_dirs": [str(d) for d in extra_dirs], "eval": EVAL_NOTE,
-            "corpus": str(corpus) if corpus else None, "excluded_domains": sorted(exclude_domains), "train_domains": train_domains,
+            "corpus": _shown(corpus), "excluded_domains": sorted(exclude_domains), "train_domains": train_domains,
             "sources": [{"name": n, "licence": lic, "path": p} for n, lic, p in SOURCES],
             "confusable": confusable, "confusable_source": source, "lexicon": lex_report,
+            "heldout": heldout,
+            "open_set_evidence": json.loads(evidence_file.read_text("utf-8")) if evidence_file is not None and evidence_file.is_file() else None,
             "quantization_cost": round(scores["full"]["macro_f1"] - scores["ours"]["macro_f1"], 4),
             "scores": {k: {"macro_f1": v["macro_f1"], "per_lang": {lang: x["f1"] for lang, x in v["per_lang"].items()},
                            "sentences_per_s": v["sentences_per_s"], "und": v["und"]} for k, v in scores.items()}}
+    meta["corpus_sources"] = _corpus_sources(Path(corpus)) if corpus is not None else []
+    meta["reliability"] = label_reliability(meta)
+    policy["langid_reliability"] = {lab: r["status"] for lab, r in meta["reliability"].items() if r["status"] != "ok"}
+    write_json(policy, out_dir / "policy.json")
     write_json(meta, out_dir / "model.json")
     write_text(model_card(meta, train), out_dir / "README.md")
     png = confusion_matrix(scores["routed"]["confusion"], "routed model on FLORES devtest 507-1012 (row-normalised)")

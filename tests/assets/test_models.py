@@ -27,7 +27,7 @@ SMALL = {"epoch": 10, "dim": 32, "bucket": 200_000, "per_language": 3000}  # fas
 def trained(tmp_path_factory, data_dir):
     root = tmp_path_factory.mktemp("models_root")
     cfg = root.parent / f"{root.name}-config.yaml"
-    cfg.write_text(json.dumps({"langid": {"train": {"data_dir": str(data_dir), "exclude": ["ban"], **SMALL}}}))
+    cfg.write_text(json.dumps({"langid": {"train": {"data_dir": str(data_dir), "exclude": ["ban"], "corpus": "none", **SMALL}}}))
     curation = CurationResource(data_root=str(root), config_path=str(cfg))
     with DagsterInstance.ephemeral() as instance:
         assert isinstance(langid_inbox_sensor(build_sensor_context(instance=instance, resources={"curation": curation})), SkipReason)

@@ -113,3 +113,12 @@ def test_each_distinct_text_is_predicted_once_and_the_answer_is_the_same(flores)
     scripts = ["Latn"] * 3
     assert memo(counting, texts[:3], scripts, "v2") == ident._predict(texts[:3], scripts)
     assert ident.predict(repeated) == direct and ident.predict(repeated) == direct
+
+
+def test_macrolanguages_come_from_the_registry_langcodes_ships():
+    from curation_platform.langid import macrolanguage, same_macrolanguage
+
+    assert macrolanguage("quz") == macrolanguage("quy") == "quy"  # FLORES's Quechua stands for the macrolanguage
+    assert macrolanguage("hak") == "zho" and macrolanguage("ind") == "zsm" and macrolanguage("jav") == "jav"
+    assert same_macrolanguage("hak_Hans", "zho_Hans") and same_macrolanguage("bos_Latn", "srp_Latn")
+    assert not same_macrolanguage("ceb_Latn", "tgl_Latn") and not same_macrolanguage("zgh_Tfng", "tzm_Tfng")

@@ -62,8 +62,11 @@ def test_paragraphs_and_sentences_units():
 
 
 def test_leave_domain_out_selection(data_dir):
-    rows, doms = corpus_training(default_corpus_dir(), exclude_domains=["conversational"], exclude=["war"])
+    rows, doms, held = corpus_training(default_corpus_dir(), exclude_domains=["conversational"], exclude=["war"])
     assert all("conversational" not in d for d in doms.values())
+    # the last tenth of each (label, domain) group is held out, never trained on: every label gets a held-out score
+    assert not {t for _, _, t in held} & {t for _, _, t in rows} and {lab for lab, _, _ in held} <= set(doms)
+    assert 0.08 <= len(held) / (len(held) + len(rows)) <= 0.11
     assert "war_Latn" not in doms and "ind_Latn" in doms
     assert "pam_Latn" not in doms  # 66 UDHR paragraphs: below min_texts, not a label
     shared = training_data(data_dir, exclude_domains=["conversational", "legal"])
@@ -166,3 +169,12 @@ def test_simplified_and_traditional_chinese_are_told_apart():
         texts = df.filter(pl.col("label") == label)["text"].to_list()
         right = sum(dominant_script(t) == label.split("_")[1] for t in texts) / len(texts)
         assert right >= 0.99, (label, right)
+
+
+def test_the_corpus_is_trained_on_by_default(tmp_path):
+    from curation_platform.langid_train import resolve_corpus
+
+    assert resolve_corpus("default") == default_corpus_dir() and resolve_corpus(None) == default_corpus_dir()
+    assert resolve_corpus("none") is None
+    with pytest.raises(FileNotFoundError, match="not a language-ID corpus"):
+        resolve_corpus(tmp_path)
