@@ -68,10 +68,11 @@ def same_language(gold: str, got: str) -> bool:
     return got == gold or (got.split("_")[0] == gold.split("_")[0] and got.split("_")[-1] in (gold.split("_")[-1], "Hani"))
 
 
-def score(gold: str, labels: list[str], kept: list[bool] | None = None) -> dict:
-    """`outcomes` with a script-agnostic match for Han (a stock `zho_Hani` for zho_Hant is right)."""
+def score(gold: str, labels: list[str], kept: list[bool] | None = None, macro: bool = False) -> dict:
+    """`outcomes` with a script-agnostic match for Han (a stock `zho_Hani` for zho_Hant is right);
+    `macro`: a label of the gold language's macrolanguage is not counted wrong."""
     fixed = [gold if same_language(gold, lab) else lab for lab in labels]
-    return outcomes(gold, fixed, kept)
+    return outcomes(gold, fixed, kept, group_ok=(lambda lab: same_macrolanguage(gold, lab)) if macro else (lambda lab: False))
 
 
 def summarise(rows: list[dict], level: str, labels: list[str] | None = None) -> dict:
@@ -130,15 +131,13 @@ def main() -> None:
             lab = label_paragraphs(paras, cfg, ident)
             row["paragraphs"] = score(label, lab["lang"].to_list())
             kept = score(label, lab["lang"].to_list(), lab["keep"].to_list())
-            macro = outcomes(label, [label if same_language(label, x) else x for x in lab["lang"].to_list()], lab["keep"].to_list(),
-                             group_ok=lambda x, g=label: same_macrolanguage(g, x))
+            macro = score(label, lab["lang"].to_list(), lab["keep"].to_list(), macro=True)
             row["paragraphs"].update(right_kept=kept["right"], wrong_kept=kept["wrong_kept"], wrong_kept_other_macrolanguage=macro["wrong_kept"],
                                      drop_reasons=dict(Counter(r for r in lab["drop_reason"].to_list() if r).most_common(3)))
         if sents:
             got = [p.lang for p in ident.predict(sents)]
             row["sentences"] = score(label, got)
-            row["sentences"]["wrong_kept_other_macrolanguage"] = outcomes(label, [label if same_language(label, x) else x for x in got],
-                                                                          group_ok=lambda x, g=label: same_macrolanguage(g, x))["wrong"]
+            row["sentences"]["wrong_kept_other_macrolanguage"] = score(label, got, macro=True)["wrong"]
         rows.append(row)
         if n % 50 == 0:
             print(f"  {n}/{len(groups)} groups, {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)

@@ -160,10 +160,7 @@ class OpenSetIdentifier:
         if not judged:
             return None
         score, rival, _ = min(judged)
-        if score >= 0:
-            return p
-        group = p.top[0][1] + sum(pc for _, pc in rivals)  # sure of the group; the words pick the member
-        return p._replace(lang=rival.split("_")[0] + p.lang[len(label.split("_")[0]):], score=round(min(1.0, group), 4), rule="lexicon")
+        return p if score >= 0 else _relabelled(p, label, rival, rivals)
 
     def predict(self, texts: Sequence[str], scripts: Sequence[str | None] | None = None) -> list[LangPrediction]:
         """Each distinct text is predicted once (`PredictionMemo`); `scripts` is not needed."""
@@ -201,8 +198,7 @@ class OpenSetIdentifier:
                     mine = self.lexicons.oov(texts[i], label)
                     best = min(((self.lexicons.oov(texts[i], c), c, pc) for c, pc in rivals), key=lambda x: (x[0] is None, x[0] or 0))
                     if mine is not None and best[0] is not None and best[0] < mine - self.lexicon_margin:
-                        group = p.top[0][1] + sum(pc for _, pc in rivals)  # sure of the group; the words pick the member
-                        out[i] = p._replace(lang=best[1].split("_")[0] + p.lang[len(label.split("_")[0]):], score=round(min(1.0, group), 4), rule="lexicon")
+                        out[i] = _relabelled(p, label, best[1], rivals)
                         continue
                 (a, pa), (b, pb) = p.top[0], p.top[1]
                 if decided is None and pa - pb < self.margin and frozenset((a, b)) in self.pairs:
@@ -228,6 +224,13 @@ class OpenSetIdentifier:
                 elif self.prefer is not None and mine.lang != UND and mine.top[0][0] not in self.prefer:
                     out[i] = s._replace(rule="stock")
         return out  # type: ignore[return-value]
+
+
+def _relabelled(p: LangPrediction, label: str, rival: str, rivals: Sequence[tuple[str, float]]) -> LangPrediction:
+    """`p` filed under the close relative the words chose (rule `lexicon`), in the text's script;
+    its score is the group's: the model is sure of the group, the words pick the member."""
+    group = p.top[0][1] + sum(pc for _, pc in rivals)
+    return p._replace(lang=rival.split("_")[0] + p.lang[len(label.split("_")[0]):], score=round(min(1.0, group), 4), rule="lexicon")
 
 
 def _pair_rivals(lexicons: Lexicons, text: str, label: str, rivals: Sequence[tuple[str, float]]) -> list[tuple[float, str, float]]:

@@ -48,12 +48,12 @@ def evidence_rows(model_dir: Path, corpus_dir: Path, data_dir: Path, domain: str
     held = df.filter(df["domain"] == domain)
     for (gold,), group in held.group_by("label", maintain_order=True):
         paras = paragraphs(group["text"].to_list())[:per_label]
-        for text, pred, decided in zip(paras, ident.trained.predict(paras), ident.predict(paras)):
+        for text, pred in zip(paras, ident.predict(paras)):  # every rule keeps the model's own top-k
             if not pred.top:
                 continue
             lab, p1 = pred.top[0]
-            if decided.rule == "lexicon":  # the pair tables moved the label to a close relative: judge that one
-                lab = decided.lang
+            if pred.rule == "lexicon":  # the pair tables moved the label to a close relative: judge that one
+                lab = pred.lang
             known = gold in labels
             oov, share = ident.lexicons.oov(text, lab), profiles.profile_share(text, lab)
             if oov is None or share is None:

@@ -478,8 +478,8 @@ def _shown(corpus: Path | None) -> str | None:
     """The corpus as the card shows it: relative to the checkout when it is the checkout's."""
     if corpus is None:
         return None
-    repo = Path(__file__).resolve().parents[1]
-    return str(Path(corpus).resolve().relative_to(repo.resolve())) if Path(corpus).resolve().is_relative_to(repo.resolve()) else str(corpus)
+    repo, path = Path(__file__).resolve().parents[1], Path(corpus).resolve()
+    return str(path.relative_to(repo)) if path.is_relative_to(repo) else str(corpus)
 
 
 def _corpus_sources(corpus: Path) -> list[dict]:
@@ -549,7 +549,6 @@ def calibrate_policy(train: list[tuple[str, str]], log: Callable[[str], None] = 
 def train_params(tcfg: dict) -> dict:
     """The fastText parameters of `langid.train` (the rest of that block says what to train on)."""
     return {k: tcfg[k] for k in ("epoch", "dim", "word_ngrams", "minn", "maxn", "lr", "bucket", "quantize", "cutoff", "per_language") if k in tcfg}
-
 
 
 def train_and_evaluate(data_dir: Path, out_dir: Path, *, extra_dirs: Sequence[Path] = (), params: dict | None = None,
@@ -625,10 +624,10 @@ def train_and_evaluate(data_dir: Path, out_dir: Path, *, extra_dirs: Sequence[Pa
     ceilings, lex_report = calibrate_ceilings(train, domains=domain_of, margin=0.05) if corpus is not None else calibrate_ceilings(train)
     lexicons.ceilings = ceilings
     evidence_file = Path(corpus) / EVIDENCE_FILE if corpus is not None else None
-    if evidence_file is not None and evidence_file.is_file():
-        ev = json.loads(evidence_file.read_text("utf-8"))
-        lexicons.evidence = {k: ev[k] for k in ("weights", "bias", "threshold", "features")}
-        log(f"open-set evidence rule from {evidence_file} (fitted on domains its models never saw: {', '.join(ev['domains'])})")
+    evidence = json.loads(evidence_file.read_text("utf-8")) if evidence_file is not None and evidence_file.is_file() else None
+    if evidence is not None:
+        lexicons.evidence = {k: evidence[k] for k in ("weights", "bias", "threshold", "features")}
+        log(f"open-set evidence rule from {evidence_file} (fitted on domains its models never saw: {', '.join(evidence['domains'])})")
     confusable = measured_confusions(scores["ours"]["confusion"])
     source = {lang: "measured" for lang in confusable}
     for lang, near in genetic_neighbours(labels, [lab for lab in labels if lab not in langs]).items():
@@ -655,7 +654,7 @@ def train_and_evaluate(data_dir: Path, out_dir: Path, *, extra_dirs: Sequence[Pa
             "sources": [{"name": n, "licence": lic, "path": p} for n, lic, p in SOURCES],
             "confusable": confusable, "confusable_source": source, "lexicon": lex_report,
             "heldout": heldout,
-            "open_set_evidence": json.loads(evidence_file.read_text("utf-8")) if evidence_file is not None and evidence_file.is_file() else None,
+            "open_set_evidence": evidence,
             "quantization_cost": round(scores["full"]["macro_f1"] - scores["ours"]["macro_f1"], 4),
             "scores": {k: {"macro_f1": v["macro_f1"], "per_lang": {lang: x["f1"] for lang, x in v["per_lang"].items()},
                            "sentences_per_s": v["sentences_per_s"], "und": v["und"]} for k, v in scores.items()}}
